@@ -1,0 +1,54 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Product targets import FoundationEssentials at most, never Foundation: full Foundation
+// adds ~12 MiB RSS on every node (product.md, "Footprint").
+let package = Package(
+    name: "autotaint",
+    products: [
+        .executable(name: "autotaint", targets: ["autotaint"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Debian's C libraries, each wrapped once.
+        .systemLibrary(name: "CProcps", pkgConfig: "libproc2", providers: [.apt(["libproc2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "AutoTaintCore", dependencies: ["YAML"]),
+        .target(name: "NodeMetrics", dependencies: ["AutoTaintCore", "CProcps"]),
+        .target(
+            name: "AutoTaintAgent",
+            dependencies: [
+                "AutoTaintCore", "NodeMetrics",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "autotaint",
+            dependencies: [
+                "AutoTaintAgent", "AutoTaintCore", "NodeMetrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(
+            name: "AutoTaintCoreTests",
+            dependencies: [
+                "AutoTaintCore", "YAML",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "NodeMetricsTests", dependencies: ["NodeMetrics", "AutoTaintCore"]),
+    ]
+)
