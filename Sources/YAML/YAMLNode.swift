@@ -1,0 +1,1 @@
+// The libyaml wrapper lives here.
