@@ -37,7 +37,8 @@ public struct NoSample: Error, Equatable, Sendable, CustomStringConvertible {
 /// Reads the node's current usage of the watched resources.
 ///
 /// One call per tick; an implementation may keep state between calls (CPU needs the
-/// previous counters to compute a delta), so a sampler is owned by one task.
-public protocol Sampler: Sendable {
+/// previous counters to compute a delta), so a sampler is owned by one task and is not
+/// `Sendable`.
+public protocol Sampler {
     mutating func sample(_ signals: [SignalKind]) async -> [SignalKind: Result<Sample, NoSample>]
 }
