@@ -1,11 +1,5 @@
 import AutoTaintCore
 
-/// Where a sample came from; shown in logs, condition messages and metrics.
-public enum SampleSource: String, Equatable, Sendable {
-    case proc
-    case prometheus
-}
-
 /// One reading of one signal: usage in percent of the whole node (0–100).
 public struct Sample: Equatable, Sendable {
     public var percent: Double

@@ -1,0 +1,102 @@
+import AutoTaintCore
+import Logging
+import NodeMetrics
+import ServiceLifecycle
+
+/// The agent's main loop as a swift-service-lifecycle `Service`: once per
+/// `sampling.interval` it samples the enabled signals, advances each signal's hysteresis
+/// and hands the resulting view of the Node to its `NodeUpdater`.
+///
+/// `run` returns after one pass with `once`, or when a graceful shutdown is requested
+/// (SIGTERM/SIGINT through the `ServiceGroup`); it then lets the updater clean up.
+public struct AgentLoop: Service {
+    private let config: Config
+    private let once: Bool
+    private let logger: Logger
+    private let makeSampler: @Sendable () -> any Sampler
+    private let makeUpdater: @Sendable () -> any NodeUpdater
+
+    /// Samplers and updaters hold per-task state, so the loop makes its own in `run`.
+    public init(
+        config: Config, once: Bool, logger: Logger,
+        sampler: @escaping @Sendable () -> any Sampler,
+        updater: @escaping @Sendable () -> any NodeUpdater
+    ) {
+        self.config = config
+        self.once = once
+        self.logger = logger
+        makeSampler = sampler
+        makeUpdater = updater
+    }
+
+    public func run() async throws {
+        var sampler = makeSampler()
+        var updater = makeUpdater()
+        let clock = ContinuousClock()
+        let signals = config.signals.enabled
+        let adopted = await updater.start(config)
+        let start = clock.now
+        var states = [SignalKind: SignalState]()
+        for signal in signals {
+            states[signal] = SignalState(startingAt: start, tainted: adopted.contains(signal))
+            if adopted.contains(signal) { logger.info("adopted own taint", metadata: ["signal": "\(signal)"]) }
+        }
+        var sources = [SignalKind: SampleSource]()
+        // The first read only sets the baseline that CPU usage is measured from.
+        _ = await sampler.sample(signals)
+        var deadline = start
+        while !Task.isShuttingDownGracefully {
+            deadline += config.sampling.interval
+            do {
+                try await cancelWhenGracefulShutdown { [deadline] in try await Task.sleep(until: deadline, clock: .continuous) }
+            } catch {
+                break
+            }
+            let now = clock.now
+            let results = await sampler.sample(signals)
+            for signal in signals {
+                let result = results[signal] ?? .failure(
+                    NoSample(source: .proc, reason: "not_sampled", detail: "the sampler returned nothing"))
+                if case let .success(sample) = result { sources[signal] = sample.source }
+                let before = states[signal, default: SignalState(startingAt: start)]
+                var after = before
+                after.observe(
+                    try? result.get().percent, at: now,
+                    Thresholds(config.signals[signal], staleAfter: config.prometheus.staleAfter))
+                states[signal] = after
+                log(signal, result, before: before, after: after)
+            }
+            await updater.update(to: DesiredNodeView(config, states: states, sources: sources), config, at: now)
+            if once { return }
+        }
+        logger.info("shutting down")
+        var stopped = DesiredNodeView(config, states: states, sources: sources).conditions
+        for index in stopped.indices {
+            stopped[index].status = .unknown
+            stopped[index].reason = "AgentStopped"
+            stopped[index].message = "autotaint stopped on this node; this condition is no longer updated"
+        }
+        await updater.stop(stopped, config)
+    }
+
+    private func log(_ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState) {
+        var metadata: Logger.Metadata = ["signal": "\(signal)", "state": "\(after.phase.rawValue)"]
+        switch result {
+        case let .success(sample):
+            metadata["percent"] = "\((sample.percent * 10).rounded() / 10)"
+            metadata["source"] = "\(sample.source.rawValue)"
+            logger.log(level: config.dryRun ? .info : .debug, "sample", metadata: metadata)
+        case let .failure(noSample):
+            metadata["source"] = "\(noSample.source.rawValue)"
+            metadata["reason"] = "\(noSample.reason)"
+            metadata["detail"] = "\(noSample.detail)"
+            logger.warning("no sample", metadata: metadata)
+        }
+        if before.phase != after.phase {
+            logger.info("transition", metadata: [
+                "signal": "\(signal)", "from": "\(before.phase.rawValue)", "to": "\(after.phase.rawValue)",
+                "tainted": "\(after.tainted)",
+            ])
+        }
+    }
+}

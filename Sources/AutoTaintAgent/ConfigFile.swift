@@ -1,0 +1,53 @@
+import AutoTaintCore
+import FoundationEssentials
+import Glibc
+
+/// Reads a config file and this process's `AUTOTAINT_*` environment into a `Config`.
+/// The only place the agent touches a config file; everything else gets the value.
+public enum ConfigFile {
+    /// `path` nil: defaults plus the environment.
+    public static func load(_ path: String?) throws(ConfigFileError) -> Config {
+        let text: String
+        if let path {
+            do {
+                text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+            } catch {
+                throw .unreadable(path: path, reason: "\(error)")
+            }
+        } else {
+            text = ""
+        }
+        do {
+            return try Config.parse(yaml: text, file: path ?? "(defaults)", environment: processEnvironment())
+        } catch {
+            throw .invalid(error)
+        }
+    }
+
+    /// The `AUTOTAINT_*` variables of this process.
+    static func processEnvironment() -> [String: String] {
+        var environment: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if text.hasPrefix("AUTOTAINT_"), let equals = text.firstIndex(of: "=") {
+                environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return environment
+    }
+}
+
+/// Why a config could not be had; its description is what an operator reads.
+public enum ConfigFileError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case invalid(ConfigErrors)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): "\(path): cannot read: \(reason)"
+        case let .invalid(errors): errors.description
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// Decides when a condition is written, the way node-problem-detector's condition manager
+/// does: when its status changes, and otherwise once per heartbeat — never per tick, so a
+/// node whose state does not change costs the API server one write per heartbeat.
+///
+/// Only writes that succeeded are recorded, so a failed write is due again on the next tick.
+public struct ConditionLedger: Equatable, Sendable {
+    private var written: [String: Entry] = [:]
+
+    private struct Entry: Equatable, Sendable {
+        var report: ConditionReport
+        var at: Instant
+    }
+
+    public init() {}
+
+    /// The reports among `reports` that should be written at `now`.
+    public func due(_ reports: [ConditionReport], at now: Instant, heartbeat: Duration) -> [ConditionReport] {
+        reports.filter { report in
+            guard let last = written[report.type] else { return true }
+            return last.report.status != report.status || now - last.at >= heartbeat
+        }
+    }
+
+    /// Records that `reports` were written at `now`.
+    public mutating func recordWritten(_ reports: [ConditionReport], at now: Instant) {
+        for report in reports { written[report.type] = Entry(report: report, at: now) }
+    }
+
+    /// The status last written for a condition type, if any.
+    public func lastStatus(of type: String) -> ConditionStatus? { written[type]?.report.status }
+}

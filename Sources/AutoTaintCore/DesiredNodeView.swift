@@ -1,0 +1,26 @@
+/// What the agent wants its own parts of the Node to be after a tick: the taints of the
+/// signals that hold one, and one condition per enabled signal. Foreign taints and
+/// conditions are not part of it: they are never the agent's to decide.
+public struct DesiredNodeView: Equatable, Sendable {
+    public var ownTaints: [TaintSpec]
+    public var conditions: [ConditionReport]
+
+    public init(ownTaints: [TaintSpec], conditions: [ConditionReport]) {
+        self.ownTaints = ownTaints
+        self.conditions = conditions
+    }
+
+    /// The view for the enabled signals of `config`, in their fixed order.
+    public init(_ config: Config, states: [SignalKind: SignalState], sources: [SignalKind: SampleSource]) {
+        var taints: [TaintSpec] = []
+        var conditions: [ConditionReport] = []
+        for signal in config.signals.enabled {
+            guard let state = states[signal] else { continue }
+            let signalConfig = config.signals[signal]
+            if state.tainted { taints.append(signalConfig.taint) }
+            conditions.append(ConditionReport(
+                signal, signalConfig, state, source: sources[signal], staleAfter: config.prometheus.staleAfter))
+        }
+        self.init(ownTaints: taints, conditions: conditions)
+    }
+}

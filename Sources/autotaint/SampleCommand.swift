@@ -1,0 +1,87 @@
+import ArgumentParser
+import AutoTaintAgent
+import AutoTaintCore
+import FoundationEssentials
+import Glibc
+import NodeMetrics
+
+struct SampleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Print what the agent would see, one line per sample. No cluster needed.",
+        discussion: "Each line: time, source, then for each enabled signal its usage and the "
+            + "hysteresis state the agent would be in."
+    )
+
+    @Option(help: "Config file. Default: built-in defaults.")
+    var config: String?
+
+    @Option(help: "Where samples come from: proc, prometheus or auto. Default: the config's.")
+    var source: SourceMode?
+
+    @Option(help: "Time between samples, e.g. 1s, 500ms is too short (min 1s). Default: the config's.")
+    var interval: String?
+
+    @Option(help: "Stop after this many samples. Default: until interrupted.")
+    var count: Int?
+
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+    }
+
+    func run() async throws {
+        _ = log.bootstrap()
+        var settings: Config
+        do {
+            settings = try ConfigFile.load(config)
+            if let source { settings.sampling.source = source }
+            if let interval { settings.sampling.interval = try Duration(kubernetes: interval) }
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        guard settings.sampling.interval >= .seconds(1) else {
+            printError("--interval: \(interval ?? "") is below 1s; libproc2 reads /proc at most once a second")
+            throw ExitCode(1)
+        }
+        guard settings.sampling.source != .prometheus else {
+            printError("--source prometheus: the Prometheus source is not built yet")
+            throw ExitCode(2)
+        }
+        let signals = settings.signals.enabled
+        let sampler = ProcSampler()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var states = [SignalKind: SignalState]()
+        for signal in signals { states[signal] = SignalState(startingAt: start) }
+        _ = await sampler.sample(signals)
+        var printed = 0
+        var deadline = start
+        while count.map({ printed < $0 }) ?? true {
+            deadline += settings.sampling.interval
+            try await Task.sleep(until: deadline, clock: .continuous)
+            let now = clock.now
+            let results = await sampler.sample(signals)
+            let source = signals.lazy.compactMap { try? results[$0]?.get().source }.first
+            var line = Date.now.formatted(Date.ISO8601FormatStyle()) + " " + (source?.rawValue ?? "none")
+            for signal in signals {
+                let result = results[signal]
+                let value = try? result?.get()
+                var state = states[signal, default: SignalState(startingAt: start)]
+                state.observe(
+                    value?.percent, at: now,
+                    Thresholds(settings.signals[signal], staleAfter: settings.prometheus.staleAfter))
+                states[signal] = state
+                let shown = value.map { "\(($0.percent * 10).rounded() / 10)%" } ?? "n/a"
+                line += " \(signal.rawValue) \(shown) \(state.phase.rawValue)"
+                if case let .failure(noSample)? = result { line += " (\(noSample.reason): \(noSample.detail))" }
+            }
+            writeLine(line, to: STDOUT_FILENO)
+            printed += 1
+        }
+    }
+}
+
+extension SourceMode: ExpressibleByArgument {}

@@ -1,0 +1,79 @@
+import Testing
+@testable import AutoTaintCore
+
+private let cpu = SignalConfig.cpuDefaults
+private let start = ContinuousClock.now
+private let thresholds = Thresholds(cpu, staleAfter: .seconds(60))
+
+/// The state after observing `values`, one per second from `start`.
+private func state(after values: [Double?], tainted: Bool = false) -> SignalState {
+    var state = SignalState(startingAt: start, tainted: tainted)
+    for (second, value) in values.enumerated() { state.observe(value, at: start + .seconds(second), thresholds) }
+    return state
+}
+
+@Test(arguments: [
+    (state(after: [42.04]), ConditionReport(
+        type: "CPUPressure", status: .false, reason: "CPUUsageNormal", message: "CPU 42.0% < 80% (proc)")),
+    (state(after: [85]), ConditionReport(
+        type: "CPUPressure", status: .false, reason: "CPUUsageRising",
+        message: "CPU 85.0% >= 80%, taint after 30s (proc)")),
+    (state(after: [93.44], tainted: true), ConditionReport(
+        type: "CPUPressure", status: .true, reason: "CPUUsageHigh", message: "CPU 93.4% >= 80% for 30s (proc)")),
+    (state(after: [12.5], tainted: true), ConditionReport(
+        type: "CPUPressure", status: .true, reason: "CPUUsageRecovering",
+        message: "CPU 12.5% <= 60%, taint removed after 2m (proc)")),
+])
+func conditionFollowsThePhase(_ state: SignalState, _ expected: ConditionReport) {
+    #expect(ConditionReport(.cpu, cpu, state, source: .proc, staleAfter: .seconds(60)) == expected)
+}
+
+@Test func unknownSaysForHowLongAndWhatWasLastSeen() {
+    let held = state(after: [95] + Array(repeating: nil, count: 61), tainted: true)
+    #expect(held.phase == .unknown)
+    #expect(ConditionReport(.cpu, cpu, held, source: .prometheus, staleAfter: .seconds(60)) == ConditionReport(
+        type: "CPUPressure", status: .unknown, reason: "CPUUsageUnknown",
+        message: "no CPU sample for 1m (last CPU 95.0% (prometheus)); taint kept"))
+}
+
+@Test func thresholdsWithFractionsKeepThem() {
+    var config = cpu
+    config.highPercent = 82.5
+    #expect(ConditionReport(.cpu, config, state(after: [1]), source: .proc, staleAfter: .seconds(60)).message
+        == "CPU 1.0% < 82.5% (proc)")
+}
+
+@Test func desiredViewHasTheTaintsOfTaintedSignalsOnly() {
+    var config = Config()
+    config.signals.memory.enabled = true
+    let view = DesiredNodeView(
+        config, states: [.cpu: state(after: [99], tainted: true), .memory: state(after: [10])],
+        sources: [.cpu: .proc, .memory: .proc])
+    #expect(view.ownTaints == [config.signals.cpu.taint])
+    #expect(view.conditions.map(\.type) == ["CPUPressure", "MemoryUsagePressure"])
+    #expect(view.conditions.map(\.status) == [.true, .false])
+}
+
+private func report(_ status: ConditionStatus, _ message: String = "m") -> ConditionReport {
+    ConditionReport(type: "CPUPressure", status: status, reason: "r", message: message)
+}
+
+@Test func conditionIsWrittenOnStatusChangeAndHeartbeatOnly() {
+    var ledger = ConditionLedger()
+    let heartbeat = Duration.seconds(300)
+    #expect(ledger.due([report(.false)], at: start, heartbeat: heartbeat) == [report(.false)])
+    ledger.recordWritten([report(.false)], at: start)
+    #expect(ledger.due([report(.false, "other value")], at: start + .seconds(299), heartbeat: heartbeat).isEmpty)
+    #expect(ledger.due([report(.true)], at: start + .seconds(1), heartbeat: heartbeat) == [report(.true)])
+    #expect(ledger.due([report(.false, "now")], at: start + .seconds(300), heartbeat: heartbeat)
+        == [report(.false, "now")])
+}
+
+@Test func aFailedWriteIsDueAgain() {
+    var ledger = ConditionLedger()
+    ledger.recordWritten([report(.false)], at: start)
+    let due = ledger.due([report(.true)], at: start + .seconds(1), heartbeat: .seconds(300))
+    // Not recorded: the write failed.
+    #expect(ledger.due([report(.true)], at: start + .seconds(2), heartbeat: .seconds(300)) == due)
+    #expect(ledger.lastStatus(of: "CPUPressure") == .false)
+}
