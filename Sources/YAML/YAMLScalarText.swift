@@ -1,10 +1,10 @@
 /// Writes `string` as a YAML scalar that any YAML parser reads back as exactly that
 /// string, in block or flow context: plain when nothing could be misread (`NoSchedule`,
-/// `autotaint.dev/cpu-pressure`), single-quoted when the text is printable on one line,
-/// double-quoted with escapes otherwise.
+/// `autotaint.dev/cpu-pressure`), single-quoted when that spares backslashes (a PromQL
+/// query full of `"`), double-quoted with escapes otherwise (`""`, `"true"`, `":9469"`).
 public func yamlScalarText(_ string: String) -> String {
     if isSafePlain(string) { return string }
-    if string.unicodeScalars.allSatisfy(isSingleLinePrintable) {
+    if string.contains(where: { $0 == "\"" || $0 == "\\" }) && string.unicodeScalars.allSatisfy(isSingleLinePrintable) {
         return "'" + string.replacing("'", with: "''") + "'"
     }
     return "\"" + string.unicodeScalars.map(doubleQuotedEscape).joined() + "\""
