@@ -62,10 +62,11 @@ extension Duration {
     /// and at most one dot.
     private static func nanoseconds(_ number: Substring, times unit: Int128) -> Int128? {
         let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let whole = parts[0]
         let fraction = parts.count > 1 ? parts[1] : ""
-        guard !(whole.isEmpty && fraction.isEmpty), !fraction.contains(".") else { return nil }
-        // 19 whole digits already exceed Int64 nanoseconds; the caps keep Int128 from overflowing.
+        guard !(parts[0].isEmpty && fraction.isEmpty), !fraction.contains(".") else { return nil }
+        let whole = parts[0].drop(while: { $0 == "0" })
+        // 20 significant digits exceed any Int64 nanosecond count; capping the digits read
+        // keeps the Int128 arithmetic from overflowing.
         guard whole.count <= 20 else { return Int128(Int64.max) + 1 }
         let fractionDigits = fraction.prefix(18)
         let wholeValue = Int128(whole) ?? 0

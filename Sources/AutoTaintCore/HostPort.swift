@@ -12,7 +12,8 @@ struct HostPort {
             let afterHost = text[text.index(after: close)...]
             guard afterHost.isEmpty || afterHost.hasPrefix(":") else { return nil }
             portText = afterHost.isEmpty ? nil : afterHost.dropFirst()
-            guard host.dropFirst().dropLast().allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            let address = host.dropFirst().dropLast()
+            guard !address.isEmpty, address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
         } else {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count <= 2 else { return nil }

@@ -113,6 +113,27 @@ struct ConfigParseTests {
         #expect(config.signals.cpu.lowPercent == 50)
     }
 
+    @Test(arguments: [
+        "server: {address: \"\"}",
+        "server: {address: \":9469\"}",
+        "server: {address: \"0.0.0.0:9469\"}",
+        "server: {address: \"[::]:9469\"}",
+        "server: {address: localhost:65535}",
+        "prometheus: {url: http://prometheus.monitoring.svc:9090}",
+        "prometheus: {url: \"https://[fd00::1]/prom?x=1\"}",
+        "sampling: {source: prometheus}\nprometheus: {url: http://10.0.0.1}",
+        "signals: {cpu: {taint: {key: cpu-pressure, value: \"\"}}}",
+        "signals: {cpu: {taint: {key: example.com/x, effect: NoExecute}, allowNoExecute: true}}",
+        "signals: {memory: {enabled: true, taint: {key: autotaint.dev/cpu-pressure, effect: PreferNoSchedule}}}",
+        "signals: {memory: {condition: CPUPressure}}",
+        "signals: {cpu: {highPercent: 100, lowPercent: 0}}",
+        "nodeName: ip-10-0-0-1.eu-west-1.compute.internal",
+        "sampling: {interval: 1s}\nprometheus: {staleAfter: 2s, timeout: 1m}\nheartbeat: 1h",
+    ])
+    func acceptsEdgesOfTheRules(yaml: String) throws {
+        _ = try parse(yaml)
+    }
+
     @Test func everyProblemIsReportedInFileOrder() {
         let yaml = """
             sampling:

@@ -25,6 +25,7 @@ struct KubernetesDurationTests {
         ("1s1ms1us1ns", .nanoseconds(1_001_001_001)),
         ("0.0000000015s", .nanoseconds(1)),
         ("2562047h47m16.854775807s", .nanoseconds(Int64.max)),
+        ("000000000000000000000000001s", .seconds(1)),
     ])
     func parsesGoSyntax(text: String, expected: Duration) throws {
         #expect(try Duration(kubernetes: text) == expected)
