@@ -1,5 +1,4 @@
 import AutoTaintCore
-import FoundationEssentials
 import Glibc
 
 /// Reads a config file and this process's `AUTOTAINT_*` environment into a `Config`.
@@ -9,11 +8,7 @@ public enum ConfigFile {
     public static func load(_ path: String?) throws(ConfigFileError) -> Config {
         let text: String
         if let path {
-            do {
-                text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
-            } catch {
-                throw .unreadable(path: path, reason: "\(error)")
-            }
+            text = try contents(of: path)
         } else {
             text = ""
         }
@@ -22,6 +17,25 @@ public enum ConfigFile {
         } catch {
             throw .invalid(error)
         }
+    }
+
+    /// The whole file as UTF-8 text; errors carry the system's reason (`No such file or directory`).
+    static func contents(of path: String) throws(ConfigFileError) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The `AUTOTAINT_*` variables of this process.

@@ -14,7 +14,7 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            print(try ConfigFile.load(path).yamlText, terminator: "")
+            print(try ConfigFile.load(path).yamlText)
         } catch {
             printError(error.description)
             throw ExitCode(1)

@@ -37,10 +37,17 @@ struct SampleCommand: AsyncParsableCommand {
         do {
             settings = try ConfigFile.load(config)
             if let source { settings.sampling.source = source }
-            if let interval { settings.sampling.interval = try Duration(kubernetes: interval) }
         } catch {
-            printError("\(error)")
+            printError(error.description)
             throw ExitCode(1)
+        }
+        if let interval {
+            do {
+                settings.sampling.interval = try Duration(kubernetes: interval)
+            } catch {
+                printError("--interval: \(interval): \(error)")
+                throw ExitCode(1)
+            }
         }
         guard settings.sampling.interval >= .seconds(1) else {
             printError("--interval: \(interval ?? "") is below 1s; libproc2 reads /proc at most once a second")
