@@ -111,13 +111,22 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             _hard_close(request)
             return
         app._track(tls, True)
+        abort = False
         try:
             _Handler(tls, client_address, self)
-        except (ConnectionError, ssl.SSLError, OSError, CloseConnection):
+        except CloseConnection:
+            abort = True
+        except (ConnectionError, ssl.SSLError, OSError):
             pass
         finally:
             app._track(tls, False)
-            _hard_close(tls)
+            if abort:
+                _hard_close(tls)  # RST: the client sees a reset / truncated response
+            else:
+                try:
+                    tls.close()
+                except OSError:
+                    pass
 
     def handle_error(self, request, client_address):  # keep test output quiet
         pass
@@ -349,10 +358,9 @@ class FakeAPIServer:
             if cur is None:
                 raise KeyError(name)
             rv = cur["metadata"]["resourceVersion"]
-            new = fn(copy.deepcopy(cur)) or None
-            new = new if new is not None else cur
-            if new == self.store.get("nodes", "", name):
-                pass
+            work = copy.deepcopy(cur)
+            res = fn(work)
+            new = res if res is not None else work
             stored, err = self.store.replace("nodes", "", name, new, expect_rv=rv)
             if err is None:
                 return stored
