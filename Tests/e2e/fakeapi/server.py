@@ -1,7 +1,6 @@
 """The fake kube-apiserver: HTTPS + bearer tokens, discovery, nodes (+/status), events (core and
 events.k8s.io/v1), node leases, empty pods, watch, a request log and run-time fault injection."""
 import copy
-import http.client
 import http.server
 import json
 import os
@@ -167,6 +166,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.app._dispatch(self, "DELETE")
 
 
+def _read_chunked(rfile, limit=3 * 1024 * 1024):
+    out = b""
+    for _ in range(100000):
+        size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while rfile.readline().strip():  # trailers
+                pass
+            return out
+        out += rfile.read(size)
+        rfile.readline()
+        if len(out) > limit:
+            raise st.APIError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+    return out
+
+
 class Request:
     def __init__(self, handler, method):
         self.h = handler
@@ -177,8 +191,11 @@ class Request:
         self.query = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
         self.content_type = handler.headers.get("Content-Type", "")
         self.accept = handler.headers.get("Accept", "")
-        n = int(handler.headers.get("Content-Length") or 0)
-        self.body = handler.rfile.read(n) if n > 0 else b""
+        if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+            self.body = _read_chunked(handler.rfile)
+        else:
+            n = int(handler.headers.get("Content-Length") or 0)
+            self.body = handler.rfile.read(n) if n > 0 else b""
         self.user = None
         self.warnings = []
         self.headers_sent = False
@@ -615,9 +632,6 @@ class FakeAPIServer:
 
     def _send_json(self, h, req, code, obj, headers=None):
         headers = dict(headers or {})
-        if req.warnings:
-            # several Warning headers are allowed; http.server supports repeated send_header
-            pass
         body = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
         req.status = code
         req.headers_sent = True
@@ -1032,8 +1046,6 @@ class _Ctx:
 
     # -- watch --
     def watch(self):
-        if self.skey == "pods":
-            items = []
         q = self.req.query
         match = self.matcher()
         rv_param = q.get("resourceVersion", "")
@@ -1046,12 +1058,11 @@ class _Ctx:
         if rv_param not in ("", "0") and not rv_param.isdigit():
             raise st.bad_request(f'invalid resource version: strconv.ParseUint: parsing "{rv_param}": invalid syntax')
         if send_initial and (q.get("resourceVersionMatch") != "NotOlderThan" or not bookmarks):
-            raise st.invalid_error("ListOptions", "", [st.FieldError(
-                "FieldValueForbidden", "sendInitialEvents", st._OMIT,
-                "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
-                if False else "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
-                if q.get("resourceVersionMatch") != "NotOlderThan" else "sendInitialEvents requires allowWatchBookmarks")],
-                "meta.k8s.io")
+            detail = ("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+                      if q.get("resourceVersionMatch") != "NotOlderThan" else
+                      "sendInitialEvents requires allowWatchBookmarks")
+            raise st.invalid_error("ListOptions", "", [st.FieldError("FieldValueForbidden", "sendInitialEvents",
+                                                                     st._OMIT, detail)], "meta.k8s.io")
         h = self.req.h
         app = self.app
         self.req.status = 200
@@ -1090,8 +1101,6 @@ class _Ctx:
                         initial = [o for o in items if match(o)]
                         initial.sort(key=lambda o: int(o["metadata"]["resourceVersion"]))
                     pending_err = None
-                    if send_initial and rv_param not in ("", "0") and int(rv_param) > store.rv:
-                        pending_err = None
                 else:
                     want = int(rv_param)
                     pending_err = None

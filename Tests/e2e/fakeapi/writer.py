@@ -6,7 +6,6 @@ import http.client
 import json
 import ssl
 import threading
-import time
 
 
 class ForeignWriter:
