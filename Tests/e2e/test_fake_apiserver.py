@@ -177,6 +177,9 @@ def test_kubectl_tokenfile_kubeconfig(fake_api):
     r = fake_api.kubectl_run("get", "node", "node-2", "-o", "name", kubeconfig=fake_api.kubeconfig_tokenfile)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "node/node-2"
+    fake_api.rotate_token()  # kubectl re-reads tokenFile, so the same kubeconfig keeps working
+    r = fake_api.kubectl_run("get", "node", "node-2", "-o", "name", kubeconfig=fake_api.kubeconfig_tokenfile)
+    assert r.returncode == 0, r.stderr
 
 
 # =============================================================================================
@@ -322,7 +325,8 @@ def test_conditions_merge_by_type_and_patch_delete(fake_api):
     assert r.status == 200 and rv(r.json()) == before
     # a merge-keyed element without its key is a server error, as in strategicpatch
     r = fake_api.http("PATCH", "/api/v1/nodes/node-1/status", {"status": {"conditions": [{"status": "True"}]}}, SMP)
-    assert r.status == 500 and "does not contain declared merge key: type" in r.json()["message"]
+    assert r.status == 500 and r.json()["reason"] == "Unknown"
+    assert r.json()["message"] == "map: map[status:True] does not contain declared merge key: type"
 
 
 def test_merge_patch_replaces_conditions_list_killing_ready(fake_api):

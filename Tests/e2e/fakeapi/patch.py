@@ -11,7 +11,7 @@ import copy
 import json
 
 from . import schema as sc
-from .status import APIError, bad_request, generic_unprocessable, internal_error
+from .status import APIError, bad_request, generic_unprocessable
 
 
 class PatchError(Exception):
@@ -26,7 +26,9 @@ def strategic_merge(original, patch, sch):
     try:
         return _merge_map(copy.deepcopy(original) if original is not None else {}, patch, sch)
     except PatchError as e:
-        raise internal_error(str(e))
+        # strategicpatch returns a plain error here; the apiserver's ErrorToAPIStatus turns a
+        # non-Status error into 500 with reason Unknown and the raw message
+        raise APIError(500, "Unknown", str(e))
 
 
 def _go_map(m):
