@@ -1,0 +1,105 @@
+"""Plain-HTTP admin interface on 127.0.0.1 (JSON in, JSON out) for driving the fake from another
+process, e.g. when it runs as `python3 -m fakeapi`.
+
+  GET    /state                  -> server.json content
+  GET    /requests[?all=1]       -> request log;  DELETE /requests clears it
+  GET    /nodes/NAME             -> node as stored
+  POST   /faults   {method, path, count, action, status, retry_after, body, seconds, then} -> {id}
+  GET    /faults;  DELETE /faults
+  POST   /down     {seconds, mode: refuse|close};  POST /up
+  POST   /tokens/rotate {keep_old} -> {token};  POST /tokens {tokens: [...]}
+  POST   /writer/start {node, rate, prefix, max_taints};  POST /writer/stop -> stats;  GET /writer
+  POST   /compact;  POST /bookmark-interval {seconds}
+"""
+import http.server
+import json
+import threading
+import urllib.parse
+
+
+def start_admin(app, port):
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def _body(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(n) if n else b""
+            return json.loads(raw) if raw else {}
+
+        def _send(self, code, obj):
+            data = (json.dumps(obj) + "\n").encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, method):
+            u = urllib.parse.urlsplit(self.path)
+            q = urllib.parse.parse_qs(u.query)
+            p = u.path.rstrip("/")
+            try:
+                b = self._body() if method in ("POST", "PUT") else {}
+                if method == "GET" and p == "/state":
+                    with open(app.state_dir + "/server.json") as f:
+                        return self._send(200, json.load(f))
+                if p == "/requests":
+                    if method == "DELETE":
+                        app.clear_requests()
+                        return self._send(200, {})
+                    return self._send(200, app.requests(include_internal=bool(q.get("all"))))
+                if method == "GET" and p.startswith("/nodes/"):
+                    n = app.node(p[len("/nodes/"):])
+                    return self._send(200 if n else 404, n or {})
+                if p == "/faults":
+                    if method == "POST":
+                        return self._send(200, {"id": app.add_fault(**b)})
+                    if method == "DELETE":
+                        app.clear_faults()
+                        return self._send(200, {})
+                    return self._send(200, app.faults())
+                if method == "POST" and p == "/down":
+                    app.down(float(b.get("seconds", 1)), b.get("mode", "refuse"))
+                    return self._send(200, {})
+                if method == "POST" and p == "/up":
+                    app.up()
+                    return self._send(200, {})
+                if method == "POST" and p == "/tokens/rotate":
+                    return self._send(200, {"token": app.rotate_token(bool(b.get("keep_old")))})
+                if method == "POST" and p == "/tokens":
+                    app.set_tokens(b["tokens"])
+                    return self._send(200, {})
+                if method == "POST" and p == "/writer/start":
+                    app.start_foreign_writer(**b)
+                    return self._send(200, {})
+                if method == "POST" and p == "/writer/stop":
+                    return self._send(200, app.stop_foreign_writer() or {})
+                if method == "GET" and p == "/writer":
+                    return self._send(200, app.writer.stats() if app.writer else {})
+                if method == "POST" and p == "/compact":
+                    app.compact()
+                    return self._send(200, {})
+                if method == "POST" and p == "/bookmark-interval":
+                    app.set_bookmark_interval(float(b["seconds"]))
+                    return self._send(200, {})
+                return self._send(404, {"error": "no such admin endpoint"})
+            except (TypeError, ValueError, KeyError) as e:
+                return self._send(400, {"error": str(e)})
+
+        def do_GET(self):
+            self._handle("GET")
+
+        def do_POST(self):
+            self._handle("POST")
+
+        def do_DELETE(self):
+            self._handle("DELETE")
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                     name="fakeapi-admin").start()
+    return srv

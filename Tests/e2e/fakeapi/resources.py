@@ -1,0 +1,196 @@
+"""Resource definitions: discovery documents, seed objects, selectable fields, conversions."""
+import copy
+import uuid
+
+from . import schema as sc
+from .store import now_rfc3339
+
+KUBE_VERSION = "v1.32.4"
+
+ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+def _res(name, singular, namespaced, kind, verbs, short=None, categories=None, hash_=None):
+    r = {"name": name, "singularName": singular, "namespaced": namespaced, "kind": kind, "verbs": verbs}
+    if short:
+        r["shortNames"] = short
+    if categories:
+        r["categories"] = categories
+    if hash_:
+        r["storageVersionHash"] = hash_
+    return r
+
+
+CORE_V1 = {
+    "kind": "APIResourceList", "groupVersion": "v1",
+    "resources": [
+        _res("events", "event", True, "Event", ALL_VERBS, ["ev"], None, "r2yiGXH7wu8="),
+        _res("namespaces", "namespace", False, "Namespace",
+             ["create", "delete", "get", "list", "patch", "update", "watch"], ["ns"], None, "Q3oi5N2YM8M="),
+        _res("namespaces/status", "", False, "Namespace", ["get", "patch", "update"]),
+        _res("nodes", "node", False, "Node", ALL_VERBS, ["no"], None, "XwShjMxG9Fs="),
+        _res("nodes/status", "", False, "Node", ["get", "patch", "update"]),
+        _res("pods", "pod", True, "Pod", ALL_VERBS, ["po"], ["all"], "xPOwRZ+Yhw8="),
+        _res("pods/status", "", True, "Pod", ["get", "patch", "update"]),
+    ],
+}
+EVENTS_V1 = {
+    "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "events.k8s.io/v1",
+    "resources": [_res("events", "event", True, "Event", ALL_VERBS, ["ev"], None, "r2yiGXH7wu8=")],
+}
+COORDINATION_V1 = {
+    "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "coordination.k8s.io/v1",
+    "resources": [_res("leases", "lease", True, "Lease", ALL_VERBS, None, None, "gqkMMb/YqFM=")],
+}
+GROUPS = [("events.k8s.io", "v1"), ("coordination.k8s.io", "v1")]
+
+
+def api_versions(host):
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
+
+
+def api_group(name, version):
+    gv = {"groupVersion": f"{name}/{version}", "version": version}
+    return {"name": name, "versions": [gv], "preferredVersion": gv}
+
+
+def api_group_list():
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group(n, v) for n, v in GROUPS]}
+
+
+def version_info():
+    return {"major": "1", "minor": "32", "gitVersion": KUBE_VERSION, "gitCommit": "fakeapi",
+            "gitTreeState": "clean", "buildDate": "2025-04-22T16:00:00Z", "goVersion": "go1.23.6",
+            "compiler": "gc", "platform": "linux/amd64"}
+
+
+def new_node(name, index=0):
+    now = now_rfc3339()
+    kubelet_conds = [
+        ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+    ]
+    cap = {"cpu": "4", "ephemeral-storage": "102687672Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
+           "memory": "16374584Ki", "pods": "110"}
+    alloc = dict(cap, memory="16272184Ki", **{"ephemeral-storage": "94636958026"})
+    return {
+        "kind": "Node", "apiVersion": "v1",
+        "metadata": {
+            "name": name, "uid": str(uuid.uuid4()), "creationTimestamp": now,
+            "labels": {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+                       "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
+                       "kubernetes.io/os": "linux"},
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+                            "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
+        },
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "status": {
+            "capacity": cap, "allocatable": alloc,
+            "conditions": [{"type": t, "status": s, "lastHeartbeatTime": now, "lastTransitionTime": now,
+                            "reason": r, "message": m} for t, s, r, m in kubelet_conds],
+            "addresses": [{"type": "InternalIP", "address": f"10.0.0.{10 + index}"},
+                          {"type": "Hostname", "address": name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {"machineID": uuid.uuid4().hex, "systemUUID": str(uuid.uuid4()),
+                         "bootID": str(uuid.uuid4()), "kernelVersion": "6.1.0-28-amd64",
+                         "osImage": "Debian GNU/Linux 12 (bookworm)",
+                         "containerRuntimeVersion": "containerd://1.7.24", "kubeletVersion": KUBE_VERSION,
+                         "kubeProxyVersion": KUBE_VERSION, "operatingSystem": "linux", "architecture": "amd64"},
+        },
+    }
+
+
+def new_lease(node_name, node_uid):
+    now = now_rfc3339().replace("Z", ".000000Z")
+    return {"kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
+            "metadata": {"name": node_name, "namespace": "kube-node-lease",
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node_name,
+                                              "uid": node_uid}]},
+            "spec": {"holderIdentity": node_name, "leaseDurationSeconds": 40, "renewTime": now}}
+
+
+def new_namespace(name):
+    return {"kind": "Namespace", "apiVersion": "v1",
+            "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+
+
+# ---- selectable fields (XToSelectableFields in pkg/registry) ----
+
+def node_fields(o):
+    return {"metadata.name": o["metadata"]["name"],
+            "spec.unschedulable": "true" if (o.get("spec") or {}).get("unschedulable") else "false"}
+
+
+def event_fields(o):
+    inv = o.get("involvedObject") or {}
+    src = (o.get("source") or {}).get("component") or o.get("reportingComponent", "")
+    return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"].get("namespace", ""),
+            "involvedObject.kind": inv.get("kind", ""), "involvedObject.namespace": inv.get("namespace", ""),
+            "involvedObject.name": inv.get("name", ""), "involvedObject.uid": inv.get("uid", ""),
+            "involvedObject.apiVersion": inv.get("apiVersion", ""),
+            "involvedObject.resourceVersion": inv.get("resourceVersion", ""),
+            "involvedObject.fieldPath": inv.get("fieldPath", ""),
+            "reason": o.get("reason", ""), "reportingComponent": o.get("reportingComponent", ""),
+            "source": src, "type": o.get("type", "")}
+
+
+# field labels of events.k8s.io/v1, converted to the core names
+EVENTS_V1_FIELD_ALIASES = {
+    "regarding.kind": "involvedObject.kind", "regarding.namespace": "involvedObject.namespace",
+    "regarding.name": "involvedObject.name", "regarding.uid": "involvedObject.uid",
+    "regarding.apiVersion": "involvedObject.apiVersion",
+    "regarding.resourceVersion": "involvedObject.resourceVersion",
+    "regarding.fieldPath": "involvedObject.fieldPath", "reportingController": "reportingComponent",
+    "deprecatedSource": "source",
+}
+
+
+def ns_name_fields(o):
+    return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"].get("namespace", "")}
+
+
+POD_FIELDS = {"metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+              "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
+              "status.nominatedNodeName"}
+
+
+# ---- events.k8s.io/v1 <-> core/v1 Event ----
+
+def event_core_to_v1(e):
+    e = copy.deepcopy(e)
+    out = {"kind": "Event", "apiVersion": "events.k8s.io/v1", "metadata": e.get("metadata", {})}
+    m = [("eventTime", "eventTime"), ("series", "series"), ("reportingComponent", "reportingController"),
+         ("reportingInstance", "reportingInstance"), ("action", "action"), ("reason", "reason"),
+         ("involvedObject", "regarding"), ("related", "related"), ("message", "note"), ("type", "type"),
+         ("source", "deprecatedSource"), ("firstTimestamp", "deprecatedFirstTimestamp"),
+         ("lastTimestamp", "deprecatedLastTimestamp"), ("count", "deprecatedCount")]
+    for a, b in m:
+        if e.get(a) not in (None, "", {}, 0):
+            out[b] = e[a]
+    out.setdefault("eventTime", None)
+    return out
+
+
+def event_v1_to_core(e):
+    e = copy.deepcopy(e)
+    out = {"kind": "Event", "apiVersion": "v1", "metadata": e.get("metadata", {})}
+    m = [("eventTime", "eventTime"), ("series", "series"), ("reportingController", "reportingComponent"),
+         ("reportingInstance", "reportingInstance"), ("action", "action"), ("reason", "reason"),
+         ("regarding", "involvedObject"), ("related", "related"), ("note", "message"), ("type", "type"),
+         ("deprecatedSource", "source"), ("deprecatedFirstTimestamp", "firstTimestamp"),
+         ("deprecatedLastTimestamp", "lastTimestamp"), ("deprecatedCount", "count")]
+    for a, b in m:
+        if e.get(a) not in (None, "", {}):
+            out[b] = e[a]
+    out.setdefault("involvedObject", {})
+    out.setdefault("source", {})
+    out.setdefault("firstTimestamp", None)
+    out.setdefault("lastTimestamp", None)
+    return out
+
+
+SCHEMAS = {"nodes": sc.NODE, "events": sc.EVENT, "events.v1": sc.EVENT_V1, "leases": sc.LEASE}
