@@ -24,9 +24,13 @@ public struct AsyncLineSequence<Chunks: AsyncSequence>: AsyncSequence where Chun
         }
 
         public mutating func next() async throws -> [UInt8]? {
+            try await next(isolation: nil)
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             while nextReady == ready.count {
                 guard !ended else { return nil }
-                if let chunk = try await chunks.next() {
+                if let chunk = try await chunks.next(isolation: actor) {
                     ready = splitter.append(chunk)
                 } else {
                     ended = true

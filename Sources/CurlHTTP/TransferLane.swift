@@ -21,7 +21,7 @@ final class TransferLane: @unchecked Sendable {
 
     init(label: String, options: HTTPClientOptions) throws(CurlError) {
         let context = "creating the libcurl handles for \(label)"
-        let global = CurlGlobal.initialized
+        let global = CurlGlobal.initResult
         guard global == CURLE_OK else { throw CurlError(global, context: context) }
         guard let easy = curl_easy_init() else { throw CurlError(CURLE_FAILED_INIT, context: context) }
         guard let multi = curl_multi_init() else {
@@ -97,6 +97,8 @@ final class TransferLane: @unchecked Sendable {
         while running > 0, !cancellation.isCancelled {
             var status = curl_multi_perform(multi, &running)
             if status == CURLM_OK, running > 0 {
+                // Returns on socket activity, libcurl's own timers (the timeouts), a
+                // wakeUp(), or after 1 s at most.
                 status = curl_multi_poll(multi, nil, 0, 1000, nil)
             }
             guard status == CURLM_OK else { throw CurlError(status, context: context) }

@@ -43,3 +43,21 @@ import CurlHTTP
         #expect(lines == ["{\"a\":1}", "{\"b\":2}"])
     }
 }
+
+/// Lines read from inside an actor, as a watch loop in an actor would.
+private actor LineCollector {
+    var lines: [String] = []
+
+    func collect(_ chunks: AsyncThrowingStream<[UInt8], any Error>) async throws {
+        for try await line in AsyncLineSequence(chunks) { lines.append(String(decoding: line, as: UTF8.self)) }
+    }
+}
+
+@Test func anActorCanReadLines() async throws {
+    let (chunks, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+    continuation.yield(Array("a\nb".utf8))
+    continuation.finish()
+    let collector = LineCollector()
+    try await collector.collect(chunks)
+    #expect(await collector.lines == ["a", "b"])
+}
