@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CProcps", pkgConfig: "libproc2", providers: [.apt(["libproc2-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        .target(name: "CurlHTTP", dependencies: ["CCurlShim"]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         .target(name: "YAML", dependencies: ["CYAML"]),
@@ -50,5 +51,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NodeMetricsTests", dependencies: ["NodeMetrics", "AutoTaintCore"]),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"], exclude: ["Fixtures"]),
     ]
 )
