@@ -25,10 +25,11 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "AutoTaintCore", dependencies: ["YAML"]),
         .target(name: "NodeMetrics", dependencies: ["AutoTaintCore", "CProcps"]),
+        .target(name: "KubeClient", dependencies: ["AutoTaintCore", "CurlHTTP", "YAML"]),
         .target(
             name: "AutoTaintAgent",
             dependencies: [
-                "AutoTaintCore", "NodeMetrics",
+                "AutoTaintCore", "KubeClient", "NodeMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -52,5 +53,10 @@ let package = Package(
         ),
         .testTarget(name: "NodeMetricsTests", dependencies: ["NodeMetrics", "AutoTaintCore"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"], exclude: ["Fixtures"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "AutoTaintCore"]),
+        .testTarget(
+            name: "AutoTaintAgentTests",
+            dependencies: ["AutoTaintAgent", "AutoTaintCore", "KubeClient", "NodeMetrics"]
+        ),
     ]
 )

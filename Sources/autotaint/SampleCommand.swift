@@ -53,12 +53,8 @@ struct SampleCommand: AsyncParsableCommand {
             printError("--interval: \(interval ?? "") is below 1s; libproc2 reads /proc at most once a second")
             throw ExitCode(1)
         }
-        guard settings.sampling.source != .prometheus else {
-            printError("--source prometheus: the Prometheus source is not built yet")
-            throw ExitCode(2)
-        }
         let signals = settings.signals.enabled
-        let sampler = ProcSampler()
+        var sampler = makeSampler(for: settings)
         let clock = ContinuousClock()
         let start = clock.now
         var states = [SignalKind: SignalState]()

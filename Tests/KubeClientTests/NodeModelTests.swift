@@ -1,0 +1,6 @@
+import Testing
+@testable import KubeClient
+
+@Test func taintWithoutValueReadsAsEmpty() {
+    #expect(Taint(key: "k", value: nil, effect: "NoSchedule").value == "")
+}
