@@ -52,7 +52,7 @@ struct Run: AsyncParsableCommand {
         ])
         let loop = AgentLoop(
             config: settings, once: once, logger: agentLogger,
-            sampler: { makeSampler(for: settings) }, updater: { [agentLogger] in DryRunNode(logger: agentLogger) })
+            sampler: { [settings] in makeSampler(for: settings) }, updater: { [agentLogger] in DryRunNode(logger: agentLogger) })
         // The loop returning (after --once) ends the run; it is not a failure.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
