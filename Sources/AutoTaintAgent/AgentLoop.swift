@@ -3,38 +3,41 @@ import Logging
 import NodeMetrics
 import ServiceLifecycle
 
-/// The agent's main loop as a swift-service-lifecycle `Service`: once per
+/// The agent's sampling loop as a swift-service-lifecycle `Service`: once per
 /// `sampling.interval` it samples the enabled signals, advances each signal's hysteresis
-/// and hands the resulting view of the Node to its `NodeUpdater`.
+/// and sends the resulting view of the Node to `NodeSync`.
 ///
 /// `run` returns after one pass with `once`, or when a graceful shutdown is requested
-/// (SIGTERM/SIGINT through the `ServiceGroup`); it then lets the updater clean up.
+/// (SIGTERM/SIGINT through the `ServiceGroup`); it then sends `.stopping` with the
+/// conditions set to Unknown/AgentStopped. Either way it ends the view stream last, which
+/// is what lets `NodeSync` finish.
 public struct AgentLoop: Service {
     private let config: Config
+    private let adopted: Set<SignalKind>
     private let once: Bool
     private let logger: Logger
     private let makeSampler: @Sendable () -> any Sampler
-    private let makeUpdater: @Sendable () -> any NodeUpdater
+    private let output: AsyncStream<SyncInput>.Continuation
 
-    /// Samplers and updaters hold per-task state, so the loop makes its own in `run`.
+    /// A sampler holds per-task state, so the loop makes its own in `run`. `adopted`:
+    /// the signals whose taint is already on the Node at start.
     public init(
-        config: Config, once: Bool, logger: Logger,
-        sampler: @escaping @Sendable () -> any Sampler,
-        updater: @escaping @Sendable () -> any NodeUpdater
+        config: Config, adopted: Set<SignalKind>, once: Bool, logger: Logger,
+        sampler: @escaping @Sendable () -> any Sampler, output: AsyncStream<SyncInput>.Continuation
     ) {
         self.config = config
+        self.adopted = adopted
         self.once = once
         self.logger = logger
         makeSampler = sampler
-        makeUpdater = updater
+        self.output = output
     }
 
     public func run() async throws {
+        defer { output.finish() }
         var sampler = makeSampler()
-        var updater = makeUpdater()
         let clock = ContinuousClock()
         let signals = config.signals.enabled
-        let adopted = await updater.start(config)
         let start = clock.now
         var states = [SignalKind: SignalState]()
         for signal in signals {
@@ -66,7 +69,7 @@ public struct AgentLoop: Service {
                 states[signal] = after
                 log(signal, result, before: before, after: after)
             }
-            await updater.update(to: DesiredNodeView(config, states: states, sources: sources), config, at: now)
+            output.yield(.tick(DesiredNodeView(config, states: states, sources: sources), at: now))
             if once { return }
         }
         logger.info("shutting down")
@@ -76,7 +79,7 @@ public struct AgentLoop: Service {
             stopped[index].reason = "AgentStopped"
             stopped[index].message = "autotaint stopped on this node; this condition is no longer updated"
         }
-        await updater.stop(stopped, config)
+        output.yield(.stopping(stopped))
     }
 
     private func log(_ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState) {

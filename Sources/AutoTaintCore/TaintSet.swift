@@ -8,7 +8,7 @@ public protocol TaintFields: Equatable {
 }
 
 extension TaintFields {
-    func matches(_ spec: TaintSpec) -> Bool {
+    public func matches(_ spec: TaintSpec) -> Bool {
         key == spec.key && value == spec.value && effect == spec.effect.rawValue
     }
 }
@@ -52,4 +52,17 @@ public enum TaintSet {
         taints += added.map(make)
         return TaintPlan(taints: taints, added: added, removed: removed)
     }
+}
+
+/// `key=value:Effect`, or `key:Effect` without a value, as kubectl writes a taint.
+func taintText(key: String, value: String, effect: String) -> String {
+    value.isEmpty ? "\(key):\(effect)" : "\(key)=\(value):\(effect)"
+}
+
+extension TaintFields {
+    public var text: String { taintText(key: key, value: value, effect: effect) }
+}
+
+extension TaintSpec {
+    public var text: String { taintText(key: key, value: value, effect: effect.rawValue) }
 }

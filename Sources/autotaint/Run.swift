@@ -2,6 +2,7 @@ import ArgumentParser
 import AutoTaintAgent
 import AutoTaintCore
 import Glibc
+import KubeClient
 import Logging
 import NodeMetrics
 import ServiceLifecycle
@@ -46,17 +47,33 @@ struct Run: AsyncParsableCommand {
             ?? hostName()
         var agentLogger = logger
         agentLogger[metadataKey: "node"] = "\(nodeName)"
+        let api: any NodeAPI = OfflineNodeAPI(nodeName: nodeName)
+        let initialNode: Node
+        do {
+            initialNode = try await api.getNode(nodeName)
+        } catch {
+            logger.critical("cannot read the Node at start", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
         agentLogger.info("starting", metadata: [
-            "dryRun": "true", "interval": "\(settings.sampling.interval.kubernetesText)",
+            "dryRun": "\(settings.dryRun)", "interval": "\(settings.sampling.interval.kubernetesText)",
             "signals": "\(settings.signals.enabled.map(\.rawValue))",
         ])
+        let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
+        let sync = NodeSync(
+            api: api, config: settings, initialNode: initialNode, dryRun: settings.dryRun, logger: agentLogger,
+            inputs: views)
         let loop = AgentLoop(
-            config: settings, once: once, logger: agentLogger,
-            sampler: { [settings] in makeSampler(for: settings) }, updater: { [agentLogger] in DryRunNode(logger: agentLogger) })
-        // The loop returning (after --once) ends the run; it is not a failure.
+            config: settings, adopted: NodeSync.adoptedSignals(settings, on: initialNode), once: once,
+            logger: agentLogger, sampler: { [settings] in makeSampler(for: settings) }, output: output)
+        // Started in this order, stopped in reverse: the loop stops first and its last
+        // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Either
+        // one returning (after --once) ends the run; that is not a failure.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
-                             serviceName: "agent-loop")],
+            services: [
+                .init(service: sync, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "node-sync"),
+                .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "agent-loop"),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

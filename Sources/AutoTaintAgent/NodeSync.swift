@@ -1,0 +1,251 @@
+import AutoTaintCore
+import FoundationEssentials
+import KubeClient
+import Logging
+import ServiceLifecycle
+
+/// What the sampling loop hands to `NodeSync`.
+public enum SyncInput: Sendable {
+    /// The view after a tick.
+    case tick(DesiredNodeView, at: Instant)
+    /// The agent is stopping; these are its conditions set to Unknown/AgentStopped.
+    case stopping([ConditionReport])
+}
+
+/// Keeps the agent's own taints and conditions on its Node in step with the views the
+/// sampling loop sends, as a swift-service-lifecycle `Service`.
+///
+/// It follows the Node through `NodeAPI.nodeUpdates` (a watch), so a steady state costs
+/// no request but the condition heartbeat, and a hand-deleted own taint is put back as
+/// soon as the change arrives. API failures back off (honouring `Retry-After`) while the
+/// views keep coming; nothing is lost, the next allowed attempt catches up. `run`
+/// returns when the view stream ends: after a `.stopping` input it first removes its
+/// taints (if `shutdown.removeTaints`) and reports the stopped conditions, within 5 s.
+public struct NodeSync: Service {
+    private let api: any NodeAPI
+    private let config: Config
+    private let initialNode: Node
+    private let dryRun: Bool
+    private let logger: Logger
+    private let inputs: AsyncStream<SyncInput>
+
+    public init(
+        api: any NodeAPI, config: Config, initialNode: Node, dryRun: Bool, logger: Logger,
+        inputs: AsyncStream<SyncInput>
+    ) {
+        self.api = api
+        self.config = config
+        self.initialNode = initialNode
+        self.dryRun = dryRun
+        self.logger = logger
+        self.inputs = inputs
+    }
+
+    /// The signals whose own taint is already on `node`: they start in pressure, so a
+    /// restart adopts the taint instead of removing and re-adding it.
+    public static func adoptedSignals(_ config: Config, on node: Node) -> Set<SignalKind> {
+        Set(config.signals.enabled.filter { signal in
+            node.taints.contains { $0.matches(config.signals[signal].taint) }
+        })
+    }
+
+    public func run() async throws {
+        var state = SyncState(
+            api: api, config: config, node: initialNode, dryRun: dryRun, logger: logger)
+        let (merged, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(64))
+        await withDiscardingTaskGroup { group in
+            group.addTask { [api, initialNode] in
+                for await node in api.nodeUpdates(initialNode.name) { continuation.yield(.node(node)) }
+            }
+            group.addTask { [inputs] in
+                for await input in inputs { continuation.yield(.input(input)) }
+                continuation.finish()
+            }
+            // Not cancelled on graceful shutdown: the sampling loop ends the inputs, after
+            // its last tick and its `.stopping`, and every one of them is handled.
+            for await event in merged {
+                switch event {
+                case let .node(node): await state.observed(node)
+                case let .input(.tick(view, at)): await state.tick(view, at: at)
+                case let .input(.stopping(reports)): await state.stop(reports)
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private enum Event: Sendable {
+        case node(Node)
+        case input(SyncInput)
+    }
+}
+
+/// NodeSync's state, owned by its one task.
+struct SyncState {
+    private let api: any NodeAPI
+    private let config: Config
+    private let dryRun: Bool
+    private let logger: Logger
+    private var node: Node
+    /// Set after a failure: the cached Node may be out of date (a 504 may even have
+    /// applied the write), so it is read again before the next attempt.
+    private var nodeStale = false
+    private var latest: (view: DesiredNodeView, at: Instant)?
+    private var taints: TaintReconciler
+    private var status: StatusReporter
+    private var backoff = RetryBackoff()
+    private let ownKeys: Set<String>
+
+    init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger) {
+        self.api = api
+        self.config = config
+        self.dryRun = dryRun
+        self.logger = logger
+        self.node = node
+        ownKeys = Set(SignalKind.allCases.map { config.signals[$0].taint.key })
+        let present = config.signals.enabled.map { config.signals[$0].taint }
+            .filter { spec in node.taints.contains { $0.matches(spec) } }
+        taints = TaintReconciler(api: api, nodeName: node.name, dryRun: dryRun, confirmed: present)
+        status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
+    }
+
+    mutating func observed(_ update: Node) async {
+        node = update
+        nodeStale = false
+        guard let latest else { return }
+        await reconcile(latest.view, at: ContinuousClock.now)
+    }
+
+    mutating func tick(_ view: DesiredNodeView, at now: Instant) async {
+        latest = (view, now)
+        await reconcile(view, at: now)
+    }
+
+    /// Shutdown: one attempt at each write, bounded to 4.5 s in all so the pod's grace
+    /// period (and product.md's 5 s) holds even when the API server hangs.
+    mutating func stop(_ reports: [ConditionReport]) async {
+        let wanted: [TaintSpec]? = config.shutdown.removeTaints ? [] : nil
+        let outcome = await withDeadline(.milliseconds(4_500)) { [self] in
+            var copy = self
+            await copy.write(wanted: wanted, reports: reports, at: ContinuousClock.now, force: true,
+                             because: "autotaint is stopping on this node")
+            return copy
+        }
+        if let outcome { self = outcome } else { logger.error("shutdown cleanup did not finish within 4.5s") }
+    }
+
+    private mutating func reconcile(_ view: DesiredNodeView, at now: Instant) async {
+        guard backoff.allows(at: now) else { return }
+        await write(wanted: view.ownTaints, reports: view.conditions, at: now, force: false, because: nil)
+    }
+
+    /// `wanted` nil leaves the taints alone. `because` overrides the per-signal reason in
+    /// event messages.
+    private mutating func write(
+        wanted: [TaintSpec]?, reports: [ConditionReport], at now: Instant, force: Bool, because: String?
+    ) async {
+        do {
+            if nodeStale {
+                node = try await api.getNode(node.name)
+                nodeStale = false
+            }
+            if let wanted {
+                let (written, changes) = try await taints.reconcile(node, wanted: wanted, ownKeys: ownKeys)
+                node = written
+                await announce(changes, reports: reports, because: because)
+            }
+            let (reported, conditions) = try await status.report(
+                reports, on: node, at: now, heartbeat: config.heartbeat,
+                wallTime: Date.now.formatted(Date.ISO8601FormatStyle()), force: force)
+            node = reported
+            for condition in conditions {
+                logger.info(dryRun ? "would report condition" : "reported condition", metadata: [
+                    "type": "\(condition.type)", "status": "\(condition.status.rawValue)",
+                    "reason": "\(condition.reason)", "message": "\(condition.message)",
+                ])
+            }
+            backoff.recordSuccess()
+        } catch {
+            nodeStale = true
+            backoff.recordFailure(at: now, retryAfter: error.retryAfter, jitter: Double.random(in: 0..<1))
+            logger.error("API request failed; retrying later", metadata: [
+                "verb": "\(error.verb)", "resource": "\(error.resource)", "kind": "\(error.kind)",
+                "error": "\(error.message)", "retryIn": "\(backoff.wait(at: now))",
+            ])
+        }
+    }
+
+    /// Logs each change and posts it as an Event on the Node (best effort: an Event
+    /// that cannot be posted is logged, never retried).
+    private func announce(_ changes: TaintChanges, reports: [ConditionReport], because: String?) async {
+        let events = changes.added.map(TaintEvent.added) + changes.restored.map(TaintEvent.restored)
+            + changes.removed.map(TaintEvent.removed)
+        for event in events {
+            logger.info("\(event.logMessage(dryRun: dryRun))", metadata: ["taint": "\(event.taintText)"])
+            guard !dryRun else { continue }
+            let why = because ?? explanation(forKey: event.key, reports: reports)
+            do {
+                try await api.postEvent(event.nodeEvent(why: why), about: node)
+            } catch {
+                logger.warning("could not post event", metadata: ["reason": "\(event.reason)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The condition message of the signal owning `key`, which says value, threshold
+    /// and source; for a key no enabled signal has, why the agent removes it.
+    private func explanation(forKey key: String, reports: [ConditionReport]) -> String {
+        guard let signal = config.signals.enabled.first(where: { config.signals[$0].taint.key == key }),
+              let report = reports.first(where: { $0.type == config.signals[signal].condition })
+        else { return "the agent owns the key \(key) and no enabled signal wants this taint" }
+        return report.message
+    }
+}
+
+/// A change of an own taint, as logged and as posted in an Event.
+enum TaintEvent {
+    case added(TaintSpec)
+    case restored(TaintSpec)
+    case removed(Taint)
+
+    var key: String {
+        switch self {
+        case let .added(spec), let .restored(spec): spec.key
+        case let .removed(taint): taint.key
+        }
+    }
+
+    var taintText: String {
+        switch self {
+        case let .added(spec), let .restored(spec): spec.text
+        case let .removed(taint): taint.text
+        }
+    }
+
+    var reason: String {
+        switch self {
+        case .added: "TaintAdded"
+        case .restored: "TaintRestored"
+        case .removed: "TaintRemoved"
+        }
+    }
+
+    func logMessage(dryRun: Bool) -> String {
+        switch self {
+        case .added: dryRun ? "would add taint" : "added taint"
+        case .restored: dryRun ? "would restore taint" : "restored taint"
+        case .removed: dryRun ? "would remove taint" : "removed taint"
+        }
+    }
+
+    /// `why` says the value, the threshold and the source (the signal's condition message).
+    func nodeEvent(why: String) -> NodeEvent {
+        switch self {
+        case .added: NodeEvent(reason: reason, message: "Added taint \(taintText): \(why)")
+        case .restored:
+            NodeEvent(reason: reason, message: "Restored taint \(taintText), removed by someone else while in pressure: \(why)",
+                      kind: .warning)
+        case .removed: NodeEvent(reason: reason, message: "Removed taint \(taintText): \(why)")
+        }
+    }
+}

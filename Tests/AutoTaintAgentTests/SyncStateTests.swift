@@ -1,0 +1,143 @@
+import AutoTaintCore
+import KubeClient
+import Logging
+import Testing
+@testable import AutoTaintAgent
+
+private let config = Config()
+private let ours = config.signals.cpu.taint
+private let foreign = Taint(key: "example.com/gpu", value: "busy", effect: "NoExecute", timeAdded: "2026-11-23T10:00:00Z",
+                            otherFields: ["futureField": .string("kept")])
+private let start = ContinuousClock.now
+private func at(_ seconds: Int) -> Instant { start + .seconds(seconds) }
+
+private func view(pressure: Bool, message: String = "m") -> DesiredNodeView {
+    DesiredNodeView(
+        ownTaints: pressure ? [ours] : [],
+        conditions: [ConditionReport(type: "CPUPressure", status: pressure ? .true : .false,
+                                     reason: pressure ? "CPUUsageHigh" : "CPUUsageNormal", message: message)])
+}
+
+private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (FakeNodeAPI, SyncState) {
+    let api = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", taints: taints))
+    let state = SyncState(api: api, config: config, node: await api.node, dryRun: dryRun,
+                          logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    return (api, state)
+}
+
+@Test func pressureAddsOurTaintAfterTheForeignOneAndSaysWhy() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: true, message: "CPU 93.4% >= 80% for 30s (proc)"), at: at(0))
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+    #expect(await api.events == [NodeEvent(reason: "TaintAdded",
+        message: "Added taint autotaint.dev/cpu-pressure=true:NoSchedule: CPU 93.4% >= 80% for 30s (proc)")])
+    #expect(await api.node.conditions.map(\.status) == ["True"])
+}
+
+@Test func aConcurrentWriterIsNeverErased() async {
+    var (api, state) = await setUp()
+    let other = Taint(key: "other.example/x", value: nil, effect: "NoSchedule")
+    await api.interleave { $0.taints.append(other) }
+    await state.tick(view(pressure: true), at: at(0))
+    #expect(await api.node.taints == [foreign, other, Taint(ours)])
+    #expect(await api.requests.prefix(3) == ["PATCH taints", "GET node", "PATCH taints"])
+}
+
+@Test func steadyStateWritesNothingUntilTheHeartbeat() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: false), at: at(0))
+    await api.clearRequests()
+    for second in 1..<300 { await state.tick(view(pressure: false, message: "value \(second)"), at: at(second)) }
+    #expect(await api.requests == [])
+    await state.tick(view(pressure: false), at: at(300))
+    #expect(await api.requests == ["PATCH status"])
+}
+
+@Test func heartbeatKeepsTheTransitionTime() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: false), at: at(0))
+    let first = await api.node.conditions[0]
+    await api.edit { $0.conditions[0].lastTransitionTime = "2026-01-01T00:00:00Z" }
+    await state.tick(view(pressure: false), at: at(300))
+    #expect(first.lastTransitionTime != nil)
+    #expect(await api.node.conditions[0].lastTransitionTime == "2026-01-01T00:00:00Z")
+    await state.tick(view(pressure: true), at: at(301))
+    #expect(await api.node.conditions[0].lastTransitionTime != "2026-01-01T00:00:00Z")
+}
+
+@Test func aTaintRemovedByHandInPressureIsRestored() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: true), at: at(0))
+    await api.edit { $0.taints.removeAll { $0.key == ours.key } }
+    await state.observed(await api.node)
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+    #expect(await api.events.map(\.reason) == ["TaintAdded", "TaintRestored"])
+}
+
+@Test func ourKeyAddedByHandWhileNormalIsRemoved() async {
+    var (api, state) = await setUp(taints: [Taint(key: ours.key, value: "manual", effect: "NoSchedule"), foreign])
+    await state.tick(view(pressure: false), at: at(0))
+    #expect(await api.node.taints == [foreign])
+    #expect(await api.events.map(\.reason) == ["TaintRemoved"])
+}
+
+@Test func aDryRunSendsNoWrite() async {
+    var (api, state) = await setUp(dryRun: true)
+    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: false), at: at(100))
+    await state.stop(view(pressure: false).conditions)
+    #expect(await api.requests.allSatisfy { $0.hasPrefix("GET") })
+    #expect(await api.node.taints == [foreign])
+}
+
+@Test func serverErrorsBackOffAndCatchUp() async {
+    var (api, state) = await setUp()
+    let outage = KubeError(kind: .serverError(503), verb: "PATCH", resource: "nodes/node-1", message: "down")
+    await api.failNext("PATCH taints", outage)
+    await state.tick(view(pressure: true), at: at(0))
+    #expect(await api.requests == ["PATCH taints"])
+    await state.tick(view(pressure: true), at: at(0) + .milliseconds(400))  // within the first backoff (>= 0.5s)
+    #expect(await api.requests == ["PATCH taints"])
+    await state.tick(view(pressure: true), at: at(2))
+    #expect(await api.requests == ["PATCH taints", "GET node", "PATCH taints", "POST event", "PATCH status"])
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+}
+
+@Test func retryAfterIsWaitedOut() async {
+    var (api, state) = await setUp()
+    await api.failNext("PATCH taints", KubeError(kind: .throttled, verb: "PATCH", resource: "nodes/node-1", message: "slow down",
+                                 retryAfter: .seconds(2)))
+    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: true), at: at(1))
+    #expect(await api.requests == ["PATCH taints"])
+    await state.tick(view(pressure: true), at: at(2))
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+}
+
+@Test func conflictsForeverGiveUpAfterBoundedAttempts() async {
+    var (api, state) = await setUp()
+    let conflict = KubeError(kind: .conflict, verb: "PATCH", resource: "nodes/node-1", message: "modified")
+    await api.failNext("PATCH taints", conflict, conflict, conflict, conflict, conflict, conflict, conflict, conflict, conflict, conflict)
+    await state.tick(view(pressure: true), at: at(0))
+    #expect(await api.requests.filter { $0 == "PATCH taints" }.count == 5)
+    #expect(await api.node.taints == [foreign])
+}
+
+@Test func stoppingRemovesOurTaintAndReportsUnknown() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: true), at: at(0))
+    let stopped = [ConditionReport(type: "CPUPressure", status: .unknown, reason: "AgentStopped", message: "stopped")]
+    await state.stop(stopped)
+    #expect(await api.node.taints == [foreign])
+    #expect(await api.node.conditions.map(\.reason) == ["AgentStopped"])
+    #expect(await api.events.last == NodeEvent(reason: "TaintRemoved",
+        message: "Removed taint autotaint.dev/cpu-pressure=true:NoSchedule: autotaint is stopping on this node"))
+}
+
+@Test func adoptionFindsOurExactTaint() {
+    let node = Node(name: "n", uid: "u", resourceVersion: "1", taints: [foreign, Taint(ours)])
+    #expect(NodeSync.adoptedSignals(config, on: node) == [.cpu])
+    let other = Node(name: "n", uid: "u", resourceVersion: "1",
+                     taints: [Taint(key: ours.key, value: "false", effect: "NoSchedule")])
+    #expect(NodeSync.adoptedSignals(config, on: other) == [])
+}
