@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run test unit e2e clean
+.PHONY: deps build release run run-offline test unit e2e clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,8 +16,13 @@ build: deps
 release: deps
 	swift build $(RELEASE_FLAGS)
 
-# Samples this machine and logs each decision and what it would write; no cluster needed.
+# A local demo cluster (the fake API server on 127.0.0.1) with this machine as its Node,
+# and the agent on this machine's /proc; prints the kubectl command to watch the Node.
 run: release
+	scripts/demo.sh $(BIN)
+
+# The agent without any cluster: samples this machine and logs what it would write.
+run-offline: release
 	$(BIN) run --dry-run --config config/autotaint.yaml --log-format text
 
 unit: deps

@@ -1,0 +1,210 @@
+"""The real agent against the fake API server: taints, conditions and events as kubectl
+sees them, under load from stress-ng on this machine's real /proc."""
+import collections
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from agent_process import Agent, clean_env, run
+
+OURS = "autotaint.dev/cpu-pressure"
+
+# Thresholds low enough for stress-ng on 2 cores to cross, short holds to keep tests short.
+CONFIG = """\
+sampling: {{interval: 1s, source: proc}}
+signals:
+  cpu: {{highPercent: {high}, lowPercent: 30, for: 3s, recoverFor: 5s, minHold: 2s}}
+heartbeat: 1m
+shutdown: {{removeTaints: {remove}}}
+server: {{address: ""}}
+"""
+
+needs_stress = pytest.mark.skipif(shutil.which("stress-ng") is None, reason="stress-ng is installed by `make test`")
+
+
+def write_config(tmp_path, high=50, remove="true"):
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.format(high=high, remove=remove))
+    return str(path)
+
+
+def start_agent(tmp_path, api, *extra, high=50, remove="true", node="node-1"):
+    return Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", node,
+                 "--config", write_config(tmp_path, high, remove), *extra)
+
+
+def own_taints(api, node="node-1"):
+    return [t for t in api.node(node)["spec"].get("taints") or [] if t["key"] == OURS]
+
+
+def condition(api, node="node-1", kind="CPUPressure"):
+    return next((c for c in api.node(node)["status"].get("conditions", []) if c["type"] == kind), None)
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def stress(seconds):
+    return subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{seconds}s", "--quiet"])
+
+
+def writes(api):
+    """(method, path) of every request that changes something."""
+    return [(r["method"], r["path"]) for r in api.requests() if r["method"] not in ("GET", "HEAD")]
+
+
+def verb_counts(api):
+    counts = collections.Counter()
+    for r in api.requests():
+        watch = r["params"].get("watch", [""])[0] in ("true", "1") if isinstance(r["params"], dict) else False
+        counts["WATCH" if watch else r["method"]] += 1
+    return dict(counts)
+
+
+@needs_stress
+def test_pressure_cycle_is_what_kubectl_describe_shows(tmp_path, fake_api):
+    api = fake_api
+    api.kubectl("taint", "node", "node-1", "example.com/dedicated=db:NoSchedule")
+    agent = start_agent(tmp_path, api)
+    load = None
+    try:
+        agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
+        assert condition(api)["status"] == "False"
+        api.clear_requests()
+        load = stress(15)
+        wait_until(lambda: own_taints(api), 30, "our taint under load")
+        assert own_taints(api) == [{"key": OURS, "value": "true", "effect": "NoSchedule"}]
+        cond = wait_until(lambda: (c := condition(api)) and c["status"] == "True" and c, 5, "condition True")
+        assert cond["reason"] == "CPUUsageHigh"
+        assert re.fullmatch(r"CPU \d+\.\d% >= 50% for 3s \(proc\)", cond["message"]), cond["message"]
+
+        described = api.kubectl("describe", "node", "node-1")
+        assert re.search(rf"Taints:\s+.*example.com/dedicated=db:NoSchedule", described)
+        assert f"{OURS}=true:NoSchedule" in described
+        assert re.search(r"CPUPressure\s+True\s+.*CPUUsageHigh\s+CPU \d+\.\d% >= 50% for 3s \(proc\)", described), described
+        assert re.search(r"Normal\s+TaintAdded\s+.*Added taint autotaint.dev/cpu-pressure=true:NoSchedule: CPU", described), described
+
+        load.wait(timeout=60)
+        wait_until(lambda: not own_taints(api), 60, "our taint removed after the load")
+        assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/dedicated"]
+        wait_until(lambda: condition(api)["status"] == "False", 5, "condition False")
+        reasons = [e["reason"] for e in api.events()]
+        assert reasons == ["TaintAdded", "TaintRemoved"], reasons
+        print("requests during one enter/leave cycle:", verb_counts(api))
+    finally:
+        if load and load.poll() is None:
+            load.kill()
+        agent.stop()
+
+
+@needs_stress
+def test_foreign_taints_survive_conflicts_and_a_concurrent_writer(tmp_path, fake_api):
+    api = fake_api
+    api.fault(method="PATCH", path=r"^/api/v1/nodes/node-1$", status=409, count=3,
+              message="the object has been modified; please apply your changes to the latest version and try again")
+    writer = api.start_foreign_writer(node="node-1", rate=10.0)
+    agent = start_agent(tmp_path, api)
+    load = None
+    try:
+        agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
+        load = stress(10)
+        wait_until(lambda: own_taints(api), 30, "our taint despite conflicts")
+        api.kubectl("taint", "node", "node-1", "example.com/by-hand=yes:PreferNoSchedule")
+        load.wait(timeout=60)
+        wait_until(lambda: not own_taints(api), 60, "our taint removed")
+        stats = api.stop_foreign_writer()
+        assert stats["lost"] == [], stats
+        assert stats["writes"] > 20
+        keys = [t["key"] for t in api.node("node-1")["spec"]["taints"]]
+        assert "example.com/by-hand" in keys
+        for taint in writer.expected_taints():
+            assert taint in api.node("node-1")["spec"]["taints"]
+        assert OURS not in keys
+        conflicts = [r for r in api.requests(method="PATCH") if r["status"] == 409]
+        assert len(conflicts) >= 3
+        assert agent.process.poll() is None
+    finally:
+        if load and load.poll() is None:
+            load.kill()
+        agent.stop()
+
+
+@needs_stress
+def test_dry_run_sends_no_write(tmp_path, fake_api):
+    api = fake_api
+    agent = start_agent(tmp_path, api, "--dry-run")
+    load = None
+    try:
+        load = stress(8)
+        agent.wait_for(lambda e: e["msg"] == "would add taint", timeout=30)
+        load.wait(timeout=60)
+        assert writes(api) == []
+        assert any(r["method"] == "GET" and r["path"] == "/api/v1/nodes/node-1" for r in api.requests())
+        assert own_taints(api) == []
+    finally:
+        if load and load.poll() is None:
+            load.kill()
+        agent.stop()
+
+
+def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
+    api = fake_api
+    agent = start_agent(tmp_path, api, high=99)  # far above anything this machine does without load
+    try:
+        agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
+        time.sleep(62)
+        patches = writes(api)
+        assert set(patches) == {("PATCH", "/api/v1/nodes/node-1/status")}, patches
+        assert len(patches) <= 2  # the first report, and one heartbeat at 60 s
+        counts = verb_counts(api)
+        assert counts.get("GET", 0) <= 2, counts  # the start, and the watch's initial read
+        print("requests in 62 s of steady state:", counts)
+    finally:
+        agent.stop()
+
+
+@needs_stress
+def test_restart_in_pressure_adopts_and_sigterm_cleans_up(tmp_path, fake_api):
+    api = fake_api
+    api.kubectl("taint", "node", "node-1", f"{OURS}=true:NoSchedule")
+    api.kubectl("taint", "node", "node-1", "example.com/keep=1:NoExecute")
+    load = stress(30)
+    agent = start_agent(tmp_path, api)
+    try:
+        agent.wait_for(lambda e: e["msg"] == "adopted own taint", timeout=10)
+        agent.wait_for(lambda e: e["msg"] == "reported condition" and e["status"] == "True", timeout=20)
+        time.sleep(3)
+        taint_writes = [w for w in writes(api) if w == ("PATCH", "/api/v1/nodes/node-1")]
+        assert taint_writes == [], "a restart in pressure must not remove and re-add the taint"
+        assert own_taints(api)
+
+        code, seconds = agent.terminate(signal.SIGTERM)
+        assert code == 0
+        assert seconds < 5
+        assert own_taints(api) == []
+        assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/keep"]
+        stopped = condition(api)
+        assert (stopped["status"], stopped["reason"]) == ("Unknown", "AgentStopped")
+    finally:
+        load.kill()
+        agent.stop()
+
+
+def test_unreachable_api_server_at_start_exits_2(tmp_path, fake_api):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(open(fake_api.kubeconfig).read().replace(f":{fake_api.port}", ":1"))
+    result = run("run", "--kubeconfig", str(kubeconfig), "--node", "node-1", "--once",
+                 "--config", write_config(tmp_path), timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "cannot read the Node" in result.stderr
