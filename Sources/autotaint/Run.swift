@@ -12,8 +12,7 @@ struct Run: AsyncParsableCommand {
         abstract: "Run the agent: sample, decide, keep the node's taint and conditions in step."
     )
 
-    @Option(help: "Config file (the ConfigMap's config.yaml). Default: built-in defaults.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Option(help: "This node's name. Default: config nodeName, else $NODE_NAME.")
     var node: String?
@@ -31,13 +30,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        var settings: Config
-        do {
-            settings = try ConfigFile.load(config)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        var settings = try config.load()
         settings.dryRun = settings.dryRun || dryRun
         guard settings.dryRun else {
             logger.critical("writing to the API server is not built yet: run with --dry-run")

@@ -13,13 +13,12 @@ struct SampleCommand: AsyncParsableCommand {
             + "hysteresis state the agent would be in."
     )
 
-    @Option(help: "Config file. Default: built-in defaults.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Option(help: "Where samples come from: proc, prometheus or auto. Default: the config's.")
     var source: SourceMode?
 
-    @Option(help: "Time between samples, e.g. 1s, 500ms is too short (min 1s). Default: the config's.")
+    @Option(help: "Time between samples, at least 1s (e.g. 1s, 5s). Default: the config's.")
     var interval: String?
 
     @Option(help: "Stop after this many samples. Default: until interrupted.")
@@ -33,14 +32,8 @@ struct SampleCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = log.bootstrap()
-        var settings: Config
-        do {
-            settings = try ConfigFile.load(config)
-            if let source { settings.sampling.source = source }
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        var settings = try config.load()
+        if let source { settings.sampling.source = source }
         if let interval {
             do {
                 settings.sampling.interval = try Duration(kubernetes: interval)

@@ -64,6 +64,12 @@ class Agent:
         code = self.process.wait(timeout=timeout)
         return code, time.monotonic() - started
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def stop(self):
         if self.process.poll() is None:
             self.process.kill()
@@ -75,3 +81,21 @@ def timestamp(entry: dict) -> float:
     """Seconds since the epoch of a log entry's `time` (RFC 3339, UTC, with fraction)."""
     from datetime import datetime
     return datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
+
+
+class stress:
+    """stress-ng on both cores for `seconds`, killed at the end of the `with` block at the latest."""
+
+    def __init__(self, seconds):
+        self.process = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{seconds}s", "--quiet"])
+
+    def wait(self, timeout):
+        self.process.wait(timeout=timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -4,12 +4,11 @@ import collections
 import re
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 
-from agent_process import Agent, clean_env, run
+from agent_process import Agent, run, stress
 
 OURS = "autotaint.dev/cpu-pressure"
 
@@ -55,10 +54,6 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
-def stress(seconds):
-    return subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{seconds}s", "--quiet"])
-
-
 def writes(api):
     """(method, path) of every request that changes something."""
     return [(r["method"], r["path"]) for r in api.requests() if r["method"] not in ("GET", "HEAD")]
@@ -76,36 +71,31 @@ def verb_counts(api):
 def test_pressure_cycle_is_what_kubectl_describe_shows(tmp_path, fake_api):
     api = fake_api
     api.kubectl("taint", "node", "node-1", "example.com/dedicated=db:NoSchedule")
-    agent = start_agent(tmp_path, api)
-    load = None
-    try:
+    with start_agent(tmp_path, api) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         assert condition(api)["status"] == "False"
         api.clear_requests()
-        load = stress(15)
-        wait_until(lambda: own_taints(api), 30, "our taint under load")
-        assert own_taints(api) == [{"key": OURS, "value": "true", "effect": "NoSchedule"}]
-        cond = wait_until(lambda: (c := condition(api)) and c["status"] == "True" and c, 5, "condition True")
-        assert cond["reason"] == "CPUUsageHigh"
-        assert re.fullmatch(r"CPU \d+\.\d% >= 50% for 3s \(proc\)", cond["message"]), cond["message"]
+        with stress(15) as load:
+            wait_until(lambda: own_taints(api), 30, "our taint under load")
+            assert own_taints(api) == [{"key": OURS, "value": "true", "effect": "NoSchedule"}]
+            cond = wait_until(lambda: (c := condition(api)) and c["status"] == "True" and c, 5, "condition True")
+            assert cond["reason"] == "CPUUsageHigh"
+            assert re.fullmatch(r"CPU \d+\.\d% >= 50% for 3s \(proc\)", cond["message"]), cond["message"]
 
-        described = api.kubectl("describe", "node", "node-1")
-        assert re.search(rf"Taints:\s+.*example.com/dedicated=db:NoSchedule", described)
-        assert f"{OURS}=true:NoSchedule" in described
-        assert re.search(r"CPUPressure\s+True\s+.*CPUUsageHigh\s+CPU \d+\.\d% >= 50% for 3s \(proc\)", described), described
-        assert re.search(r"Normal\s+TaintAdded\s+.*Added taint autotaint.dev/cpu-pressure=true:NoSchedule: CPU", described), described
-
-        load.wait(timeout=60)
+            described = api.kubectl("describe", "node", "node-1")
+            assert re.search(r"Taints:\s+.*example.com/dedicated=db:NoSchedule", described)
+            assert f"{OURS}=true:NoSchedule" in described
+            assert re.search(r"CPUPressure\s+True\s+.*CPUUsageHigh\s+CPU \d+\.\d% >= 50% for 3s \(proc\)",
+                             described), described
+            assert re.search(r"Normal\s+TaintAdded\s+.*Added taint autotaint.dev/cpu-pressure=true:NoSchedule: CPU",
+                             described), described
+            load.wait(timeout=60)
         wait_until(lambda: not own_taints(api), 60, "our taint removed after the load")
         assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/dedicated"]
         wait_until(lambda: condition(api)["status"] == "False", 5, "condition False")
         reasons = [e["reason"] for e in api.events()]
         assert reasons == ["TaintAdded", "TaintRemoved"], reasons
         print("requests during one enter/leave cycle:", verb_counts(api))
-    finally:
-        if load and load.poll() is None:
-            load.kill()
-        agent.stop()
 
 
 @needs_stress
@@ -114,54 +104,39 @@ def test_foreign_taints_survive_conflicts_and_a_concurrent_writer(tmp_path, fake
     api.fault(method="PATCH", path=r"^/api/v1/nodes/node-1$", status=409, count=3,
               message="the object has been modified; please apply your changes to the latest version and try again")
     writer = api.start_foreign_writer(node="node-1", rate=10.0)
-    agent = start_agent(tmp_path, api)
-    load = None
-    try:
+    with start_agent(tmp_path, api) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
-        load = stress(10)
-        wait_until(lambda: own_taints(api), 30, "our taint despite conflicts")
-        api.kubectl("taint", "node", "node-1", "example.com/by-hand=yes:PreferNoSchedule")
-        load.wait(timeout=60)
+        with stress(10) as load:
+            wait_until(lambda: own_taints(api), 30, "our taint despite conflicts")
+            api.kubectl("taint", "node", "node-1", "example.com/by-hand=yes:PreferNoSchedule")
+            load.wait(timeout=60)
         wait_until(lambda: not own_taints(api), 60, "our taint removed")
         stats = api.stop_foreign_writer()
         assert stats["lost"] == [], stats
         assert stats["writes"] > 20
-        keys = [t["key"] for t in api.node("node-1")["spec"]["taints"]]
-        assert "example.com/by-hand" in keys
+        taints = api.node("node-1")["spec"]["taints"]
+        assert "example.com/by-hand" in [t["key"] for t in taints]
         for taint in writer.expected_taints():
-            assert taint in api.node("node-1")["spec"]["taints"]
-        assert OURS not in keys
-        conflicts = [r for r in api.requests(method="PATCH") if r["status"] == 409]
-        assert len(conflicts) >= 3
+            assert taint in taints
+        assert OURS not in [t["key"] for t in taints]
+        assert len([r for r in api.requests(method="PATCH") if r["status"] == 409]) >= 3
         assert agent.process.poll() is None
-    finally:
-        if load and load.poll() is None:
-            load.kill()
-        agent.stop()
 
 
 @needs_stress
 def test_dry_run_sends_no_write(tmp_path, fake_api):
     api = fake_api
-    agent = start_agent(tmp_path, api, "--dry-run")
-    load = None
-    try:
-        load = stress(8)
+    with start_agent(tmp_path, api, "--dry-run") as agent, stress(8) as load:
         agent.wait_for(lambda e: e["msg"] == "would add taint", timeout=30)
         load.wait(timeout=60)
         assert writes(api) == []
         assert any(r["method"] == "GET" and r["path"] == "/api/v1/nodes/node-1" for r in api.requests())
         assert own_taints(api) == []
-    finally:
-        if load and load.poll() is None:
-            load.kill()
-        agent.stop()
 
 
 def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
     api = fake_api
-    agent = start_agent(tmp_path, api, high=99)  # far above anything this machine does without load
-    try:
+    with start_agent(tmp_path, api, high=99) as agent:  # far above this machine without load
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         time.sleep(62)
         patches = writes(api)
@@ -170,8 +145,6 @@ def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
         counts = verb_counts(api)
         assert counts.get("GET", 0) <= 2, counts  # the start, and the watch's initial read
         print("requests in 62 s of steady state:", counts)
-    finally:
-        agent.stop()
 
 
 @needs_stress
@@ -179,9 +152,7 @@ def test_restart_in_pressure_adopts_and_sigterm_cleans_up(tmp_path, fake_api):
     api = fake_api
     api.kubectl("taint", "node", "node-1", f"{OURS}=true:NoSchedule")
     api.kubectl("taint", "node", "node-1", "example.com/keep=1:NoExecute")
-    load = stress(30)
-    agent = start_agent(tmp_path, api)
-    try:
+    with stress(30), start_agent(tmp_path, api) as agent:
         agent.wait_for(lambda e: e["msg"] == "adopted own taint", timeout=10)
         agent.wait_for(lambda e: e["msg"] == "reported condition" and e["status"] == "True", timeout=20)
         time.sleep(3)
@@ -196,9 +167,6 @@ def test_restart_in_pressure_adopts_and_sigterm_cleans_up(tmp_path, fake_api):
         assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/keep"]
         stopped = condition(api)
         assert (stopped["status"], stopped["reason"]) == ("Unknown", "AgentStopped")
-    finally:
-        load.kill()
-        agent.stop()
 
 
 def test_unreachable_api_server_at_start_exits_2(tmp_path, fake_api):

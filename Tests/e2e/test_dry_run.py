@@ -3,12 +3,11 @@ real /proc, with stress-ng as the load. No cluster is involved."""
 import re
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 
-from agent_process import REPO, Agent, clean_env, run, timestamp
+from agent_process import REPO, Agent, clean_env, run, stress, timestamp
 
 SAMPLE_CONFIG = REPO / "config/autotaint.yaml"
 
@@ -110,21 +109,19 @@ def test_once_does_one_pass_and_exits_0(tmp_path):
 def test_dry_run_enters_and_leaves_pressure_under_stress(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(FAST_CONFIG)
-    agent = Agent(tmp_path, "--dry-run", "--node", "stressed", "--config", str(config))
-    stress = None
-    try:
+    with Agent(tmp_path, "--dry-run", "--node", "stressed", "--config", str(config)) as agent:
         agent.wait_for(lambda e: e["msg"] == "sample", timeout=10)
-        stress = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", "20s", "--quiet"])
-        stress_started = time.time()
-        added = agent.wait_for(lambda e: e["msg"] == "would add taint", timeout=40)
-        assert added["taint"] == "autotaint.dev/cpu-pressure=true:NoSchedule"
-        entered = agent.wait_for(lambda e: e["msg"] == "transition" and e["to"] == "pressure", timeout=1)
-        # Pressure needs `for` (5s) of samples >= 50%: never sooner.
-        assert timestamp(entered) - stress_started >= 5 - 1
-        report = agent.wait_for(lambda e: e["msg"] == "would report condition" and e["status"] == "True", timeout=1)
-        assert re.fullmatch(r"CPU \d+\.\d% >= 50% for 5s \(proc\)", report["message"]), report["message"]
-
-        stress.wait(timeout=60)
+        with stress(20) as load:
+            stress_started = time.time()
+            added = agent.wait_for(lambda e: e["msg"] == "would add taint", timeout=40)
+            assert added["taint"] == "autotaint.dev/cpu-pressure=true:NoSchedule"
+            entered = agent.wait_for(lambda e: e["msg"] == "transition" and e["to"] == "pressure", timeout=1)
+            # Pressure needs `for` (5s) of samples >= 50%: never sooner.
+            assert timestamp(entered) - stress_started >= 5 - 1
+            report = agent.wait_for(lambda e: e["msg"] == "would report condition" and e["status"] == "True",
+                                    timeout=1)
+            assert re.fullmatch(r"CPU \d+\.\d% >= 50% for 5s \(proc\)", report["message"]), report["message"]
+            load.wait(timeout=60)
         stress_ended = time.time()
         removed = agent.wait_for(lambda e: e["msg"] == "would remove taint", timeout=90)
         assert removed["taint"] == added["taint"]
@@ -132,32 +129,22 @@ def test_dry_run_enters_and_leaves_pressure_under_stress(tmp_path):
         assert timestamp(removed) - stress_ended >= 6 - 1
         agent.wait_for(lambda e: e["msg"] == "would report condition" and e["status"] == "False"
                        and timestamp(e) >= timestamp(removed) - 0.5, timeout=1)
-    finally:
-        if stress and stress.poll() is None:
-            stress.kill()
-        agent.stop()
 
 
 def test_sigterm_exits_cleanly_and_reports_agent_stopped(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(FAST_CONFIG)
-    agent = Agent(tmp_path, "--dry-run", "--config", str(config))
-    try:
+    with Agent(tmp_path, "--dry-run", "--config", str(config)) as agent:
         agent.wait_for(lambda e: e["msg"] == "sample", timeout=10)
         code, seconds = agent.terminate(signal.SIGTERM)
         assert code == 0
         assert seconds < 5  # product.md: cleanup within 5 s; measured in the benchmark
         stopped = [e for e in agent.lines() if e["msg"] == "would report condition" and e["reason"] == "AgentStopped"]
         assert [e["status"] for e in stopped] == ["Unknown"]
-    finally:
-        agent.stop()
 
 
 def test_sigint_exits_cleanly(tmp_path):
-    agent = Agent(tmp_path, "--dry-run")
-    try:
+    with Agent(tmp_path, "--dry-run") as agent:
         agent.wait_for(lambda e: e["msg"] == "starting", timeout=10)
         code, _ = agent.terminate(signal.SIGINT)
         assert code == 0
-    finally:
-        agent.stop()

@@ -1,0 +1,19 @@
+import ArgumentParser
+import AutoTaintAgent
+import AutoTaintCore
+
+/// `--config PATH`, shared by the commands that run on a config.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .customLong("config"), help: "Config file (the ConfigMap's config.yaml). Default: built-in defaults.")
+    var path: String?
+
+    /// The config with `AUTOTAINT_*` overrides; on any error prints each one and exits 1.
+    func load() throws -> Config {
+        do {
+            return try ConfigFile.load(path)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
