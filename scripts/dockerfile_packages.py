@@ -54,10 +54,14 @@ def apt_packages(instructions):
         for index, word in enumerate(words):
             if word == "install" and index > 0 and words[index - 1] in ("apt-get", "apt"):
                 for argument in words[index + 1:]:
-                    if argument in ("&&", ";", "||", "|") or argument.endswith(";"):
+                    if argument in ("&&", ";", "||", "|"):
                         break
-                    if not argument.startswith("-"):
+                    ends_command = argument.endswith(";")
+                    argument = argument.rstrip(";")
+                    if argument and not argument.startswith("-"):
                         packages.append(argument)
+                    if ends_command:
+                        break
     return packages
 
 
