@@ -1,7 +1,7 @@
-"""Shared loading of deploy/*.yaml, the Dockerfile and the ConfigMap's config.yaml.
+"""Fixtures over deploy/*.yaml, the Dockerfile and the ConfigMap's config.yaml.
 
-Run from anywhere: `python3 -m pytest -q -p no:cacheprovider Tests/manifests`
-(dependencies: scripts/install-manifest-test-deps.sh).
+Run: `python3 -m pytest -q -p no:cacheprovider Tests/manifests`
+(dependencies: scripts/install-manifest-test-deps.sh; AUTOTAINT_BIN: the release binary).
 """
 import os
 import sys
@@ -9,21 +9,9 @@ import sys
 import pytest
 import yaml
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DEPLOY = os.path.join(REPO, "deploy")
-DOCKERFILE = os.path.join(REPO, "Dockerfile")
-sys.path.insert(0, os.path.join(REPO, "scripts"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def load_docs(name):
-    with open(os.path.join(DEPLOY, name)) as handle:
-        return [doc for doc in yaml.safe_load_all(handle) if doc]
-
-
-def find(docs, kind, name=None):
-    matches = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
-    assert len(matches) == 1, f"expected one {kind} {name or ''}, found {len(matches)}"
-    return matches[0]
+from manifest_files import DOCKERFILE, find, load_docs  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from conftest import find, load_docs
+from manifest_files import find, load_docs
 
 AGENT = "system:serviceaccount:autotaint:autotaint"
 NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"

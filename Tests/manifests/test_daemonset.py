@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from conftest import find
+from manifest_files import find
 
 # Measured (release, static Swift stdlib, dry run, interval 1s, 60 s): RSS 15.8 MiB, of which
 # 1.5 MiB anonymous; CPU 0.05 % of a core.

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import dockerfile_packages
-from conftest import DOCKERFILE, REPO
+from manifest_files import DOCKERFILE, REPO
 
 RUNTIME_PACKAGES = ["ca-certificates", "libcurl4", "libmicrohttpd12", "libproc2-0", "libyaml-0-2"]
 # Already in debian:bookworm-slim (apt itself depends on them).

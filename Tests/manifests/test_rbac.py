@@ -1,6 +1,6 @@
 """deploy/rbac.yaml grants exactly what docs/kubernetes-api.md lists and wires the admission
 policy to the agent's service account."""
-from conftest import find
+from manifest_files import find
 
 AGENT_USER = "system:serviceaccount:autotaint:autotaint"
 

@@ -6,7 +6,7 @@ import copy
 import kubernetes_validate
 import pytest
 
-from conftest import find, load_docs
+from manifest_files import find, load_docs
 
 SUPPORTED = ["1.30", "1.31", "1.32", "1.33", "1.34", "1.35", kubernetes_validate.latest_version()]
 FILES = ["daemonset.yaml", "rbac.yaml"]
