@@ -1,0 +1,21 @@
+"""Paths and loaders for deploy/*.yaml and the Dockerfile (imported by conftest and the tests)."""
+import os
+import sys
+
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEPLOY = os.path.join(REPO, "deploy")
+DOCKERFILE = os.path.join(REPO, "Dockerfile")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+
+
+def load_docs(name):
+    with open(os.path.join(DEPLOY, name)) as handle:
+        return [doc for doc in yaml.safe_load_all(handle) if doc]
+
+
+def find(docs, kind, name=None):
+    matches = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    assert len(matches) == 1, f"expected one {kind} {name or ''}, found {len(matches)}"
+    return matches[0]

@@ -1,0 +1,122 @@
+"""The Dockerfile's stages, its runtime package list, and its agreement with image-check and with
+the libraries the built binary actually links."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import dockerfile_packages
+from manifest_files import DOCKERFILE, REPO
+
+RUNTIME_PACKAGES = ["ca-certificates", "libcurl4", "libmicrohttpd12", "libproc2-0", "libyaml-0-2"]
+# Already in debian:bookworm-slim (apt itself depends on them).
+BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
+
+
+@pytest.fixture(scope="module")
+def stages(dockerfile_text):
+    return dockerfile_packages.stages(dockerfile_text)
+
+
+def resolve_from(stage, text):
+    """FROM ${SWIFT_IMAGE}: substitute the ARG default declared before the first FROM."""
+    defaults = dict(re.findall(r"^ARG (\w+)=(\S+)", text, re.MULTILINE))
+    return re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], stage[1])
+
+
+def test_two_stages(stages, dockerfile_text):
+    assert [s[0] for s in stages] == ["build", "runtime"]
+    assert re.fullmatch(r"swift:6\.[0-9.]+-bookworm", resolve_from(stages[0], dockerfile_text))
+    assert stages[1][1] == "debian:bookworm-slim"
+
+
+def test_build_is_release_with_static_swift_stdlib(stages):
+    runs = " ".join(line for line in stages[0][2] if line.startswith("RUN"))
+    assert re.search(r"swift build -c release --static-swift-stdlib\b", runs)
+
+
+def test_runtime_packages_are_exactly_the_shared_libraries(dockerfile_text):
+    packages = dockerfile_packages.apt_packages(dockerfile_packages.stages(dockerfile_text)[-1][2])
+    assert sorted(packages) == RUNTIME_PACKAGES
+    assert not [p for p in packages if p.endswith("-dev")]
+
+
+def test_build_stage_has_the_dev_package_of_each_runtime_library(stages):
+    build = set(dockerfile_packages.apt_packages(stages[0][2]))
+    assert {"libcurl4-openssl-dev", "libproc2-dev", "libyaml-dev", "libmicrohttpd-dev"} <= build
+
+
+def test_runtime_stage_runs_the_agent_as_numeric_user(stages):
+    runtime = stages[1][2]
+    assert "COPY --from=build /out/autotaint /usr/local/bin/autotaint" in runtime
+    assert [l for l in runtime if l.startswith("USER")] == ["USER 65532:65532"]
+    assert runtime[-1] == 'ENTRYPOINT ["/usr/local/bin/autotaint", "run"]'
+    assert "apt-get install" in " ".join(runtime) and "--no-install-recommends" in " ".join(runtime)
+    assert any("rm -rf /var/lib/apt/lists/*" in l for l in runtime)
+
+
+def test_image_check_reads_the_list_from_the_dockerfile():
+    with open(os.path.join(REPO, "deploy-tests", "image-check.sh")) as handle:
+        script = handle.read()
+    assert "dockerfile_packages.py" in script
+    for package in RUNTIME_PACKAGES:
+        assert package not in script, f"image-check repeats {package}: parse it from the Dockerfile"
+    assert "--no-install-recommends" in script and "--userspec" in script and "remount,bind,ro" in script
+
+
+def test_parser_cli_prints_the_runtime_list():
+    output = subprocess.run(["python3", os.path.join(REPO, "scripts", "dockerfile_packages.py"),
+                             "--dockerfile", DOCKERFILE], capture_output=True, text=True, check=True).stdout
+    assert output.split() == RUNTIME_PACKAGES
+
+
+def test_parser_handles_continuations_comments_and_options():
+    text = (
+        "FROM a AS one\nRUN apt-get install -y b\n"
+        "FROM debian:bookworm-slim\n"
+        "# a comment\n"
+        "RUN apt-get update \\\n"
+        " && apt-get install -y -q --no-install-recommends \\\n"
+        "# comment inside the continuation\n"
+        "      pkg-a \\\n"
+        "      pkg-b \\\n"
+        " && rm -rf /var/lib/apt/lists/*\n"
+        "RUN apt install -y pkg-c; echo done\n"
+    )
+    all_stages = dockerfile_packages.stages(text)
+    assert [(s[0], s[1]) for s in all_stages] == [("one", "a"), (None, "debian:bookworm-slim")]
+    assert dockerfile_packages.apt_packages(all_stages[-1][2]) == ["pkg-a", "pkg-b", "pkg-c"]
+
+
+def binary_path():
+    return os.environ.get("AUTOTAINT_BIN") or os.path.join(REPO, ".build", "release", "autotaint")
+
+
+def test_every_linked_library_comes_from_the_runtime_packages_or_the_base():
+    """The binary's direct NEEDED entries, mapped to Debian packages on this (bookworm) machine."""
+    binary = binary_path()
+    if not os.path.exists(binary):
+        if os.environ.get("AUTOTAINT_BIN"):
+            pytest.fail(f"AUTOTAINT_BIN={binary} does not exist")
+        pytest.skip("no release binary (make release)")
+    if not shutil.which("readelf") or not shutil.which("dpkg"):
+        pytest.skip("needs readelf and dpkg")
+    dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    assert "libproc2.so.0" in needed and "libcurl.so.4" in needed
+    assert not [n for n in needed if "swift" in n.lower() or "Foundation" in n], "Swift libraries must be static"
+    ldd_output = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    ldd = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd_output, re.MULTILINE))
+    ldd.update({os.path.basename(p): p for p in re.findall(r"^\s*(/\S+) \(0x", ldd_output, re.MULTILINE)})
+    allowed = set(RUNTIME_PACKAGES) | BASE_PACKAGES
+    for library in needed:
+        path = ldd.get(library)
+        assert path and path != "not", f"{library} does not resolve on this machine"
+        owner = subprocess.run(["dpkg", "-S", os.path.realpath(path).replace("/usr/lib/", "/lib/", 1)],
+                               capture_output=True, text=True)
+        if owner.returncode != 0:
+            owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True)
+        package = owner.stdout.split(":", 1)[0]
+        assert package in allowed, f"{library} ({path}) is in {package}, not in the runtime stage"

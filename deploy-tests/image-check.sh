@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# image-check: proves the Dockerfile's runtime stage is complete without a Docker engine.
+#
+#   deploy-tests/image-check.sh [BINARY]        (default .build/release/autotaint; run as root)
+#
+# 1. A minimal bookworm root (debootstrap --variant=minbase, about what debian:bookworm-slim
+#    is), cached in .build-image/base (git-ignored); downloaded from the Debian mirror this
+#    machine's apt is configured with.
+# 2. A fresh copy of it gets exactly the runtime stage's packages, parsed from the Dockerfile
+#    (scripts/dockerfile_packages.py), installed the way the Dockerfile does it
+#    (apt-get install --no-install-recommends); the binary is copied in, stripped like the
+#    Dockerfile's build stage does.
+# 3. Inside that root, as in the pod: read-only root filesystem, numeric non-root user
+#    65532:65532, its own PID namespace with its own /proc (no host /proc), no network, the
+#    ConfigMap's config.yaml at /etc/autotaint/config.yaml. It runs ldd (fails on any
+#    "not found"), `autotaint --version`, `autotaint check-config`, `autotaint sample
+#    --count 1`.
+# Every step has a time limit; the whole check is bounded by IMAGE_CHECK_TIMEOUT (default 600 s).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+binary=$(realpath "${1:-$repo/.build/release/autotaint}")
+cache="$repo/.build-image"
+dockerfile=${IMAGE_CHECK_DOCKERFILE:-$repo/Dockerfile}   # another file only to test this check
+release=bookworm
+uid_gid=65532:65532
+
+say() { printf 'image-check: %s\n' "$*"; }
+fail() { printf 'image-check: FAIL: %s\n' "$*" >&2; exit 1; }
+
+# Bound the whole run: re-exec under timeout once.
+if [ -z "${IMAGE_CHECK_BOUNDED:-}" ]; then
+  export IMAGE_CHECK_BOUNDED=1
+  exec timeout --kill-after=10 "${IMAGE_CHECK_TIMEOUT:-600}" "$0" "$@"
+fi
+
+[ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap, chroot, mount namespaces)"
+[ -x "$binary" ] || fail "no binary at $binary (make release)"
+command -v debootstrap >/dev/null || fail "debootstrap missing (scripts/install-manifest-test-deps.sh)"
+start=$(date +%s)
+
+packages=$(python3 "$repo/scripts/dockerfile_packages.py" --dockerfile "$dockerfile")
+[ -n "$packages" ] || fail "no runtime packages parsed from the Dockerfile"
+# shellcheck disable=SC2086
+say "runtime packages (from $(basename "$dockerfile")): $(echo $packages)"
+eval "$(python3 "$repo/deploy-tests/debian_mirrors.py" "$release")"
+say "mirror: $MIRROR${SECURITY_MIRROR:+, security: $SECURITY_MIRROR}"
+
+mkdir -p "$cache"
+base="$cache/base"
+if [ ! -f "$cache/base.ok" ]; then
+  say "debootstrap $release (minbase) into $base, once; later runs reuse it"
+  rm -rf "$base"
+  timeout 420 debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+      "$release" "$base" "$MIRROR" >"$cache/debootstrap.log" 2>&1 \
+    || { tail -20 "$cache/debootstrap.log" >&2; rm -rf "$base"; fail "debootstrap failed (log: $cache/debootstrap.log)"; }
+  # The sources a debian:bookworm-slim image has: the release, its updates and security.
+  {
+    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$MIRROR" "$release" "$release"
+    if [ -n "$SECURITY_MIRROR" ]; then
+      printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$SECURITY_MIRROR" "$release"
+    fi
+  } >"$base/etc/apt/sources.list.d/debian.sources"
+  rm -f "$base/etc/apt/sources.list"
+  # This machine's mirror may serve a dated snapshot whose Release files are past Valid-Until
+  # (its own apt is configured the same way).
+  printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' >"$base/etc/apt/apt.conf.d/99image-check"
+  touch "$cache/base.ok"
+fi
+
+root="$cache/root"
+say "fresh root from the cached base"
+rm -rf "$root"
+cp -a "$base" "$root"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir -p "$cache/apt-archives/partial"
+before=$(chroot "$root" dpkg-query -W -f '${Package}\n' | sort)
+
+say "apt-get install --no-install-recommends (as the Dockerfile's runtime stage)"
+# A private mount namespace: /proc and the shared .deb cache vanish with it.
+# shellcheck disable=SC2086
+timeout 240 unshare --mount --fork bash -euc '
+  root=$1; archives=$2; shift 2
+  mount -t proc proc "$root/proc"
+  mount --bind "$archives" "$root/var/cache/apt/archives"
+  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    apt-get -q update >/dev/null
+  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "$@" >/dev/null
+' _ "$root" "$cache/apt-archives" $packages >"$cache/apt.log" 2>&1 \
+  || { tail -20 "$cache/apt.log" >&2; fail "apt-get install of the runtime packages failed (log: $cache/apt.log)"; }
+rm -rf "$root/var/lib/apt/lists/"*   # as the Dockerfile does
+
+for package in $packages; do
+  status=$(chroot "$root" dpkg-query -W -f '${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || fail "$package is not installed in the root ($status)"
+done
+after=$(chroot "$root" dpkg-query -W -f '${Package}\n' | sort)
+# shellcheck disable=SC2086
+say "installed on top of minbase: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+
+install -D -m 0755 "$binary" "$root/usr/local/bin/autotaint"
+strip "$root/usr/local/bin/autotaint"
+mkdir -p "$root/etc/autotaint"
+python3 - "$repo/deploy/daemonset.yaml" "$root/etc/autotaint/config.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+config_map = next(d for d in docs if d["kind"] == "ConfigMap")
+open(sys.argv[2], "w").write(config_map["data"]["config.yaml"])
+PY
+
+say "running the binary: read-only root, user $uid_gid, own PID namespace and /proc, no network"
+output=$(timeout 60 unshare --mount --pid --net --fork bash -euc '
+  root=$1; user=$2; ro=$3
+  mkdir -p "$ro"
+  mount --bind "$root" "$ro"
+  mount -o remount,bind,ro "$ro"
+  mount -t proc -o ro,nosuid,nodev,noexec proc "$ro/proc"   # this PID namespace'"'"'s procfs
+  mount -t tmpfs -o ro,size=1m tmpfs "$ro/dev/shm" 2>/dev/null || true
+  run() { echo "\$ $*"; chroot --userspec="$user" "$ro" env -i PATH=/usr/local/bin:/usr/bin:/bin NODE_NAME=image-check "$@" 2>&1; }
+  echo "--- ldd"
+  chroot "$ro" /usr/bin/ldd /usr/local/bin/autotaint
+  if chroot "$ro" /usr/bin/ldd /usr/local/bin/autotaint | grep -q "not found"; then
+    echo "MISSING LIBRARY"; exit 3
+  fi
+  if touch "$ro/image-check-write-test" 2>/dev/null; then echo "ROOT IS WRITABLE"; exit 4; fi
+  echo "--- run"
+  run autotaint --version
+  run autotaint check-config /etc/autotaint/config.yaml >/dev/null && echo "check-config: ok"
+  run autotaint sample --config /etc/autotaint/config.yaml --source proc --count 1 --log-format text
+' _ "$root" "$uid_gid" "$cache/ro" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$output" | sed 's/^/  /'
+[ "$rc" -eq 0 ] || fail "a command failed inside the root (exit $rc)"
+printf '%s\n' "$output" | grep -q "not found" && fail "ldd reports a missing library"
+printf '%s\n' "$output" | grep -A1 -- '--version' | tail -1 | grep -Eq '^[0-9]+\.[0-9]+' || fail "autotaint --version printed no version"
+printf '%s\n' "$output" | grep -Eq ' proc cpu [0-9.]+%| proc .*cpu' || fail "autotaint sample printed no proc sample line"
+say "ok in $(( $(date +%s) - start )) s"
