@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run run-offline test unit e2e clean
+.PHONY: deps build release run run-offline test unit e2e manifest-deps manifests image-check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -31,9 +31,21 @@ unit: deps
 e2e: release
 	cd Tests/e2e && AUTOTAINT_BIN=$(CURDIR)/$(BIN) python3 -m pytest -q -p no:cacheprovider
 
-# Unit tests first, then the end-to-end tests against the release binary; pytest's summary
-# line closes the run.
-test: unit e2e
+manifest-deps:
+	@scripts/install-manifest-test-deps.sh
+
+# Manifests, Dockerfile and admission policy; the ConfigMap and linked-library checks use
+# the release binary.
+manifests: manifest-deps release
+	AUTOTAINT_BIN=$(CURDIR)/$(BIN) python3 -m pytest -q -p no:cacheprovider Tests/manifests
+
+# The Dockerfile's runtime stage, proven without a Docker engine (debootstrap + chroot; root).
+image-check: manifest-deps release
+	deploy-tests/image-check.sh $(BIN)
+
+# Unit tests, the image check and manifests, then the end-to-end tests against the release
+# binary, whose pytest summary line closes the run.
+test: unit image-check manifests e2e
 
 clean:
 	rm -rf .build
