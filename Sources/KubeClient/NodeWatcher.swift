@@ -88,7 +88,13 @@ struct NodeWatcher: Sendable {
             let response = try await api.connection.stream(request)
             let decoder = JSONDecoder()
             for try await line in response.lines where !line.isEmpty {
-                switch try decoder.decode(WatchEvent.self, from: Data(line)) {
+                let event: WatchEvent
+                do {
+                    event = try decoder.decode(WatchEvent.self, from: Data(line))
+                } catch {
+                    throw KubeError(undecodable: line, error: error, verb: request.verb, resource: request.resource)
+                }
+                switch event {
                 case .node(let change, let node):
                     outcome.resourceVersion = node.resourceVersion
                     if change == .deleted {
@@ -101,15 +107,14 @@ struct NodeWatcher: Sendable {
                 case .error(let status) where status.code == 410:
                     outcome.ending = .expired
                 case .error(let status):
-                    outcome.ending = .failed("the server sent an error: \(status.summary)")
+                    outcome.ending = .failed("the server ended it: \(status.summary)")
                 }
             }
-        } catch let error as KubeError where error.kind == .unexpectedStatus(410) {
-            outcome.ending = .expired
-        } catch let error as DecodingError {
-            outcome.ending = .failed("an event that is not a Node watch event: \(error)")
+        } catch let error as KubeError {
+            outcome.ending = error.kind == .unexpectedStatus(410) ? .expired : .failed(error.description)
         } catch {
-            outcome.ending = .failed("\(error)")
+            // The body broke off: a reset, or the request timeout on a silent connection.
+            outcome.ending = .failed(KubeError(transport: error, verb: request.verb, resource: request.resource).description)
         }
         outcome.healthy = started.duration(to: .now) >= .seconds(1)
         return outcome

@@ -1,3 +1,4 @@
+import AutoTaintCore
 import CurlHTTP
 import Foundation
 import Glibc
@@ -112,7 +113,8 @@ final class FakeAPIServer: @unchecked Sendable {
     /// Client sockets connected to the fake's API port: how many connections our process
     /// (the only client while a test runs) holds open.
     func openClientConnections() throws -> Int {
-        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        // Read to the end: /proc files have no size, and one read may stop at a page.
+        let table = try FileContents.text(of: "/proc/net/tcp")
         let remote = String(format: "0100007F:%04X", port)
         return table.split(separator: "\n").dropFirst().filter { line in
             let columns = line.split(separator: " ")
