@@ -5,9 +5,13 @@ import FoundationEssentials
 /// requests, a second one for the Node watch.
 ///
 /// Every call is one request, plus one retry when the server answered 401 and the token
-/// file has meanwhile changed. Failures are `KubeError`s; nothing is retried otherwise.
-/// `log` receives what the watch has to say about its failures and reconnections (never
-/// a token); pass the agent's logger.
+/// file has meanwhile changed. Failures are `KubeError`s; nothing is retried otherwise. A
+/// call whose task is cancelled is aborted at once and throws `.transport` with the
+/// message `cancelled` (the protocol's typed throws leave no other way to say it).
+///
+/// `nodeUpdates` keeps only the newest Node its consumer has not read yet. `log` receives
+/// what the watch has to say about its failures and reconnections, and token file read
+/// errors (never a token); pass the agent's logger at warning level.
 public final class KubeAPI: NodeAPI {
     let connection: APIConnection
     let settings: KubeAPISettings
