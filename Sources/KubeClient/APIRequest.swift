@@ -26,7 +26,7 @@ struct APIRequest: Sendable {
         self.timeout = timeout
     }
 
-    /// A request sending `body` as JSON: PATCH for the patch content types, POST otherwise.
+    /// A request sending `body` as JSON: a PATCH when `verb` says so, a POST otherwise.
     /// Only a non-finite number in a taint's `otherFields` could fail to encode: a caller's
     /// bug, reported like a 400 rather than sent.
     init(verb: String, path: String, resource: String, json body: some Encodable, contentType: String) throws(KubeError) {
@@ -43,24 +43,4 @@ struct APIRequest: Sendable {
     }
 
     static let strategicMergePatch = "application/strategic-merge-patch+json"
-}
-
-extension String {
-    /// Percent-encodes everything but RFC 3986's unreserved characters, for one path
-    /// segment or query value (a node name from a flag could hold anything).
-    var percentEncoded: String {
-        var encoded = ""
-        for byte in utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                encoded += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return encoded
-    }
 }
