@@ -53,7 +53,7 @@ let package = Package(
         ),
         .testTarget(name: "NodeMetricsTests", dependencies: ["NodeMetrics", "AutoTaintCore"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"], exclude: ["Fixtures"]),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "AutoTaintCore"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "AutoTaintCore", "CurlHTTP"]),
         .testTarget(
             name: "AutoTaintAgentTests",
             dependencies: ["AutoTaintAgent", "AutoTaintCore", "KubeClient", "NodeMetrics"]

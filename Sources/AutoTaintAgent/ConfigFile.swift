@@ -21,21 +21,11 @@ public enum ConfigFile {
 
     /// The whole file as UTF-8 text; errors carry the system's reason (`No such file or directory`).
     static func contents(of path: String) throws(ConfigFileError) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            bytes += chunk[..<count]
+        do {
+            return try FileContents.text(of: path)
+        } catch {
+            throw .unreadable(path: error.path, reason: error.reason)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The `AUTOTAINT_*` variables of this process.

@@ -1,0 +1,66 @@
+import CurlHTTP
+import FoundationEssentials
+
+/// `NodeAPI` against a real API server over HTTPS (libcurl): one reused connection for
+/// requests, a second one for the Node watch.
+///
+/// Every call is one request, plus one retry when the server answered 401 and the token
+/// file has meanwhile changed. Failures are `KubeError`s; nothing is retried otherwise. A
+/// call whose task is cancelled is aborted at once and throws `.transport` with the
+/// message `cancelled` (the protocol's typed throws leave no other way to say it).
+///
+/// `nodeUpdates` keeps only the newest Node its consumer has not read yet. `log` receives
+/// what the watch has to say about its failures and reconnections, and token file read
+/// errors (never a token); pass the agent's logger at warning level.
+public final class KubeAPI: NodeAPI {
+    let connection: APIConnection
+    let settings: KubeAPISettings
+    let log: @Sendable (String) -> Void
+
+    /// `version` goes into `User-Agent: autotaint/<version>`. Throws only when libcurl
+    /// cannot make its handles.
+    public init(
+        credentials: KubeCredentials,
+        version: String,
+        settings: KubeAPISettings = KubeAPISettings(),
+        log: @escaping @Sendable (String) -> Void
+    ) throws(CurlError) {
+        connection = try APIConnection(
+            credentials: credentials, userAgent: "autotaint/\(version)", settings: settings, log: log
+        )
+        self.settings = settings
+        self.log = log
+    }
+
+    public func getNode(_ name: String) async throws(KubeError) -> Node {
+        try await connection.fetch(Node.self, APIRequest(
+            verb: "GET", path: "/api/v1/nodes/\(name.percentEncoded)", resource: "nodes/\(name)"
+        ))
+    }
+
+    public func patchTaints(_ name: String, _ taints: [Taint], resourceVersion: String) async throws(KubeError) -> Node {
+        try await connection.fetch(Node.self, APIRequest(
+            verb: "PATCH", path: "/api/v1/nodes/\(name.percentEncoded)", resource: "nodes/\(name)",
+            json: TaintsPatch(taints: taints, resourceVersion: resourceVersion),
+            contentType: APIRequest.strategicMergePatch
+        ))
+    }
+
+    public func patchConditions(_ name: String, _ conditions: [NodeCondition]) async throws(KubeError) -> Node {
+        try await connection.fetch(Node.self, APIRequest(
+            verb: "PATCH", path: "/api/v1/nodes/\(name.percentEncoded)/status", resource: "nodes/\(name)/status",
+            json: ConditionsPatch(conditions: conditions), contentType: APIRequest.strategicMergePatch
+        ))
+    }
+
+    public func postEvent(_ event: NodeEvent, about node: Node) async throws(KubeError) {
+        _ = try await connection.send(APIRequest(
+            verb: "POST", path: "/api/v1/namespaces/default/events", resource: "events",
+            json: EventBody(event, about: node), contentType: "application/json"
+        ))
+    }
+
+    public func nodeUpdates(_ name: String) -> AsyncStream<Node> {
+        NodeWatcher(api: self, name: name).updates()
+    }
+}
