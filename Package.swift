@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "autotaint",
             dependencies: [
-                "AutoTaintAgent", "AutoTaintCore", "NodeMetrics",
+                "AutoTaintAgent", "AutoTaintCore", "CurlHTTP", "KubeClient", "NodeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

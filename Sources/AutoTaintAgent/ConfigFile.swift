@@ -1,7 +1,8 @@
 import AutoTaintCore
 import Glibc
 
-/// Reads a config file and this process's `AUTOTAINT_*` environment into a `Config`.
+/// Reads a config file and this process's `AUTOTAINT_*` environment into a `Config`
+/// (`Config.parse` looks at those variables only).
 /// The only place the agent touches a config file; everything else gets the value.
 public enum ConfigFile {
     /// `path` nil: defaults plus the environment.
@@ -28,13 +29,13 @@ public enum ConfigFile {
         }
     }
 
-    /// The `AUTOTAINT_*` variables of this process.
-    static func processEnvironment() -> [String: String] {
+    /// This process's environment variables.
+    public static func processEnvironment() -> [String: String] {
         var environment: [String: String] = [:]
         var entry = environ
         while let pointer = entry.pointee {
             let text = String(cString: pointer)
-            if text.hasPrefix("AUTOTAINT_"), let equals = text.firstIndex(of: "=") {
+            if let equals = text.firstIndex(of: "=") {
                 environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
             }
             entry += 1

@@ -10,14 +10,15 @@ extension KubeCredentials {
     /// argument), `$KUBECONFIG` (its first file), the pod's service account
     /// (`KUBERNETES_SERVICE_HOST`/`_PORT` set), `$HOME/.kube/config`.
     ///
-    /// A source that is chosen but broken is an error, not a reason to try the next one:
-    /// an operator who names a kubeconfig means that one. `environment` is the process
-    /// environment; `serviceAccountDirectory` is replaceable for tests.
+    /// nil when none of them is there at all. A source that is chosen but broken is an
+    /// error, not a reason to try the next one: an operator who names a kubeconfig means
+    /// that one. `environment` is the process environment; `serviceAccountDirectory` is
+    /// replaceable for tests.
     public static func resolve(
         kubeconfig: String?,
         environment: [String: String],
         serviceAccountDirectory: String = serviceAccountDirectory
-    ) throws(KubeCredentialsError) -> KubeCredentials {
+    ) throws(KubeCredentialsError) -> KubeCredentials? {
         if let kubeconfig, !kubeconfig.isEmpty {
             return try Kubeconfig.credentials(fromFile: kubeconfig)
         }
@@ -35,11 +36,13 @@ extension KubeCredentials {
                 return try Kubeconfig.credentials(fromFile: path)
             }
         }
-        throw KubeCredentialsError(
-            "no cluster credentials: no --kubeconfig, $KUBECONFIG is not set, not in a pod "
-                + "(KUBERNETES_SERVICE_HOST is not set) and there is no $HOME/.kube/config"
-        )
+        return nil
     }
+
+    /// What `resolve` looked for, for the message when it found nothing.
+    public static let searched =
+        "no --kubeconfig, $KUBECONFIG is not set, not in a pod (KUBERNETES_SERVICE_HOST is not set) "
+        + "and there is no $HOME/.kube/config"
 
     /// The pod's service account, as client-go's `InClusterConfig`: the token file must be
     /// readable; `ca.crt` is used when it is there, the system's CAs otherwise.

@@ -2,6 +2,7 @@ import ArgumentParser
 import AutoTaintAgent
 import AutoTaintCore
 import Glibc
+import CurlHTTP
 import KubeClient
 import Logging
 import NodeMetrics
@@ -32,22 +33,17 @@ struct Run: AsyncParsableCommand {
         let logger = log.bootstrap()
         var settings = try config.load()
         settings.dryRun = settings.dryRun || dryRun
-        guard settings.dryRun else {
-            logger.critical("writing to the API server is not built yet: run with --dry-run")
-            throw ExitCode(2)
+        // Guessing the Node a real run writes to would be dangerous; a dry run may.
+        guard let nodeName = node ?? [settings.nodeName, environmentValue("NODE_NAME") ?? ""].first(where: { !$0.isEmpty })
+            ?? (settings.dryRun ? hostName() : nil)
+        else {
+            printError("no node name: pass --node, set nodeName in the config, or set $NODE_NAME")
+            throw ExitCode(1)
         }
-        let nodeName = node ?? [settings.nodeName, environmentValue("NODE_NAME") ?? ""].first { !$0.isEmpty }
-            ?? hostName()
         var agentLogger = logger
         agentLogger[metadataKey: "node"] = "\(nodeName)"
-        let api: any NodeAPI = OfflineNodeAPI(nodeName: nodeName)
-        let initialNode: Node
-        do {
-            initialNode = try await api.getNode(nodeName)
-        } catch {
-            logger.critical("cannot read the Node at start", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
-        }
+        let api = try nodeAPI(dryRun: settings.dryRun, nodeName: nodeName, logger: agentLogger)
+        let initialNode = try await readNodeAtStart(api, nodeName, logger: agentLogger)
         agentLogger.info("starting", metadata: [
             "dryRun": "\(settings.dryRun)", "interval": "\(settings.sampling.interval.kubernetesText)",
             "signals": "\(settings.signals.enabled.map(\.rawValue))",
@@ -69,6 +65,53 @@ struct Run: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+extension Run {
+    /// The API to the cluster `--kubeconfig`, `$KUBECONFIG`, the pod or ~/.kube/config
+    /// names; with none of them, a dry run works on an offline Node and a real run exits 2.
+    func nodeAPI(dryRun: Bool, nodeName: String, logger: Logger) throws -> any NodeAPI {
+        do {
+            guard let credentials = try KubeCredentials.resolve(
+                kubeconfig: kubeconfig, environment: ConfigFile.processEnvironment())
+            else {
+                guard dryRun else {
+                    logger.critical("no cluster to run against", metadata: ["searched": "\(KubeCredentials.searched)"])
+                    throw ExitCode(2)
+                }
+                logger.info("no cluster configured: dry run on this machine only")
+                return OfflineNodeAPI(nodeName: nodeName)
+            }
+            logger.info("cluster", metadata: ["server": "\(credentials.server)", "from": "\(credentials.origin)"])
+            return try KubeAPI(
+                credentials: credentials, version: AutoTaint.configuration.version,
+                log: { [logger] in logger.warning("\($0)") })
+        } catch let error as KubeCredentialsError {
+            logger.critical("cannot use the cluster credentials", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        } catch let error as CurlError {
+            logger.critical("cannot set up HTTP", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+    }
+
+    /// The Node at start, read with a few quick retries so a blip of the API server does
+    /// not cost a pod restart; exit 2 if it stays unreachable.
+    func readNodeAtStart(_ api: any NodeAPI, _ nodeName: String, logger: Logger) async throws -> Node {
+        var backoff = RetryBackoff(base: .seconds(1), cap: .seconds(4))
+        for attempt in 1...4 {
+            do {
+                return try await api.getNode(nodeName)
+            } catch {
+                logger.warning("cannot read the Node", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                guard attempt < 4 else { break }
+                backoff.recordFailure(at: .now, jitter: Double.random(in: 0..<1))
+                try await Task.sleep(for: backoff.wait(at: .now))
+            }
+        }
+        logger.critical("cannot read the Node at start: giving up")
+        throw ExitCode(2)
     }
 }
 

@@ -1,4 +1,5 @@
 import AutoTaintCore
+import Testing
 import CurlHTTP
 import Foundation
 import Glibc
@@ -61,7 +62,7 @@ final class FakeAPIServer: @unchecked Sendable {
     /// A `KubeAPI` for the fake, reading `kubeconfig` (the inline-token one by default).
     func api(kubeconfig: String? = nil, settings: KubeAPISettings = KubeAPISettings(),
              log: @escaping @Sendable (String) -> Void = { _ in }) throws -> KubeAPI {
-        let credentials = try KubeCredentials.resolve(kubeconfig: kubeconfig ?? self.kubeconfig, environment: [:])
+        let credentials = try #require(try KubeCredentials.resolve(kubeconfig: kubeconfig ?? self.kubeconfig, environment: [:]))
         return try KubeAPI(credentials: credentials, version: "test", settings: settings, log: log)
     }
 
