@@ -52,7 +52,15 @@ struct Run: AsyncParsableCommand {
         ])
         let loop = AgentLoop(
             config: settings, once: once, logger: agentLogger,
-            sampler: { [settings] in makeSampler(for: settings) }, updater: { [agentLogger] in DryRunNode(logger: agentLogger) })
+            sampler: { [settings, agentLogger] in
+                makeSampler(for: settings, node: nodeName) { change in
+                    agentLogger.warning("source fallback", metadata: [
+                        "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
+                        "reason": "\(change.reason)", "detail": "\(change.detail)",
+                    ])
+                }
+            },
+            updater: { [agentLogger] in DryRunNode(logger: agentLogger) })
         // The loop returning (after --once) ends the run; it is not a failure.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
