@@ -212,6 +212,7 @@ class Prometheus(Daemon):
 
     def __init__(self, tmp: Path, targets: dict[str, str], name: str = "prometheus"):
         self.port = free_port()
+        self.targets = dict(targets)
         self.dir = tmp / name
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "prometheus.yml"

@@ -135,8 +135,8 @@ def test_quotes_and_backslashes_in_the_node_name_make_a_valid_query(stack, tmp_p
 def test_failures_of_real_servers_are_no_value_with_their_reason(stack, tmp_path, case, reason):
     url, query = {
         "bad_template": (stack.url, "100 * (1 - avg(rate(node_cpu_seconds_total{instance=~\"$node\"}[10s]"),
-        # Prometheus's own web UI: HTML with status 200.
-        "not_prometheus": (stack.url + "/graph?x=", FAST_QUERY),
+        # A node exporter's metrics page: text, status 200.
+        "not_prometheus": ("http://" + next(iter(stack.targets)) + "/metrics?x=", FAST_QUERY),
         "closed_port": (f"http://127.0.0.1:{free_port()}", FAST_QUERY),
         "no_such_path": (stack.url + "/nothing/here", FAST_QUERY),
     }[case]
