@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run run-offline test unit e2e manifest-deps manifests image-check clean
+.PHONY: deps build release run run-offline test unit e2e e2e-deps manifest-deps manifests image-check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,7 +28,11 @@ run-offline: release
 unit: deps
 	swift test
 
-e2e: release
+# Prometheus, node exporter and stress-ng for the end-to-end tests.
+e2e-deps:
+	@sh Tests/e2e/install-prometheus-deps.sh
+
+e2e: release e2e-deps
 	cd Tests/e2e && AUTOTAINT_BIN=$(CURDIR)/$(BIN) python3 -m pytest -q -p no:cacheprovider
 
 manifest-deps:

@@ -24,7 +24,7 @@ let package = Package(
 
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "AutoTaintCore", dependencies: ["YAML"]),
-        .target(name: "NodeMetrics", dependencies: ["AutoTaintCore", "CProcps"]),
+        .target(name: "NodeMetrics", dependencies: ["AutoTaintCore", "CProcps", "CurlHTTP"]),
         .target(name: "KubeClient", dependencies: ["AutoTaintCore", "CurlHTTP", "YAML"]),
         .target(
             name: "AutoTaintAgent",
@@ -51,7 +51,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "NodeMetricsTests", dependencies: ["NodeMetrics", "AutoTaintCore"]),
+        .testTarget(name: "NodeMetricsTests", dependencies: ["NodeMetrics", "AutoTaintCore", "CurlHTTP"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "AutoTaintCore", "CurlHTTP"]),
         .testTarget(

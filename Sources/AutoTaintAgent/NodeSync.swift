@@ -10,6 +10,8 @@ public enum SyncInput: Sendable {
     case tick(DesiredNodeView, at: Instant)
     /// The agent is stopping; these are its conditions set to Unknown/AgentStopped.
     case stopping([ConditionReport])
+    /// An Event to post on the Node, e.g. a sample source switch.
+    case announce(NodeEvent)
 }
 
 /// Keeps the agent's own taints and conditions on its Node in step with the views the
@@ -68,6 +70,7 @@ public struct NodeSync: Service {
                 case let .node(node): await state.observed(node)
                 case let .input(.tick(view, at)): await state.tick(view, at: at)
                 case let .input(.stopping(reports)): await state.stop(reports)
+                case let .input(.announce(event)): await state.post(event)
                 }
             }
             group.cancelAll()
@@ -175,20 +178,24 @@ struct SyncState {
         }
     }
 
-    /// Logs each change and posts it as an Event on the Node (best effort: an Event
-    /// that cannot be posted is logged, never retried).
+    /// Posts `event` on the Node, best effort: an Event that cannot be posted is logged,
+    /// never retried (the log line has the same content).
+    func post(_ event: NodeEvent) async {
+        guard !dryRun else { return }
+        do {
+            try await api.postEvent(event, about: node)
+        } catch {
+            logger.warning("could not post event", metadata: ["reason": "\(event.reason)", "error": "\(error)"])
+        }
+    }
+
+    /// Logs each change and posts it as an Event on the Node.
     private func announce(_ changes: TaintChanges, reports: [ConditionReport], because: String?) async {
         let events = changes.added.map(TaintEvent.added) + changes.restored.map(TaintEvent.restored)
             + changes.removed.map(TaintEvent.removed)
         for event in events {
             logger.info("\(event.logMessage(dryRun: dryRun))", metadata: ["taint": "\(event.taintText)"])
-            guard !dryRun else { continue }
-            let why = because ?? explanation(forKey: event.key, reports: reports)
-            do {
-                try await api.postEvent(event.nodeEvent(why: why), about: node)
-            } catch {
-                logger.warning("could not post event", metadata: ["reason": "\(event.reason)", "error": "\(error)"])
-            }
+            await post(event.nodeEvent(why: because ?? explanation(forKey: event.key, reports: reports)))
         }
     }
 

@@ -54,7 +54,17 @@ struct Run: AsyncParsableCommand {
             inputs: views)
         let loop = AgentLoop(
             config: settings, adopted: NodeSync.adoptedSignals(settings, on: initialNode), once: once,
-            logger: agentLogger, sampler: { [settings] in makeSampler(for: settings) }, output: output)
+            logger: agentLogger,
+            sampler: { [settings, agentLogger] in
+                makeSampler(for: settings, node: nodeName) { change in
+                    agentLogger.warning("source fallback", metadata: [
+                        "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
+                        "reason": "\(change.reason)", "detail": "\(change.detail)",
+                    ])
+                    output.yield(.announce(change.event))
+                }
+            },
+            output: output)
         // Started in this order, stopped in reverse: the loop stops first and its last
         // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Either
         // one returning (after --once) ends the run; that is not a failure.

@@ -31,7 +31,7 @@ struct SampleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        _ = log.bootstrap()
+        let logger = log.bootstrap()
         var settings = try config.load()
         if let source { settings.sampling.source = source }
         if let interval {
@@ -47,7 +47,13 @@ struct SampleCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let signals = settings.signals.enabled
-        var sampler = makeSampler(for: settings)
+        let nodeName = [settings.nodeName, environmentValue("NODE_NAME") ?? ""].first { !$0.isEmpty } ?? hostName()
+        var sampler = makeSampler(for: settings, node: nodeName) { change in
+            logger.warning("source fallback", metadata: [
+                "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
+                "reason": "\(change.reason)", "detail": "\(change.detail)",
+            ])
+        }
         let clock = ContinuousClock()
         let start = clock.now
         var states = [SignalKind: SignalState]()
