@@ -44,7 +44,7 @@ public struct AgentLoop: Service {
             states[signal] = SignalState(startingAt: start, tainted: adopted.contains(signal))
             if adopted.contains(signal) { logger.info("adopted own taint", metadata: ["signal": "\(signal)"]) }
         }
-        var sources = [SignalKind: SampleSource]()
+        var provenance = [SignalKind: Provenance]()
         // The first read only sets the baseline that CPU usage is measured from.
         _ = await sampler.sample(signals)
         var deadline = start
@@ -60,7 +60,11 @@ public struct AgentLoop: Service {
             for signal in signals {
                 let result = results[signal] ?? .failure(
                     NoSample(source: .proc, reason: "not_sampled", detail: "the sampler returned nothing"))
-                if case let .success(sample) = result { sources[signal] = sample.source }
+                switch result {
+                case let .success(sample): provenance[signal] = Provenance(lastSource: sample.source)
+                case let .failure(noSample): provenance[signal, default: Provenance()].lastProblem =
+                    "\(noSample.source.rawValue) \(noSample.reason)"
+                }
                 let before = states[signal, default: SignalState(startingAt: start)]
                 var after = before
                 after.observe(
@@ -69,11 +73,11 @@ public struct AgentLoop: Service {
                 states[signal] = after
                 log(signal, result, before: before, after: after)
             }
-            output.yield(.tick(DesiredNodeView(config, states: states, sources: sources), at: now))
+            output.yield(.tick(DesiredNodeView(config, states: states, provenance: provenance), at: now))
             if once { return }
         }
         logger.info("shutting down")
-        var stopped = DesiredNodeView(config, states: states, sources: sources).conditions
+        var stopped = DesiredNodeView(config, states: states, provenance: provenance).conditions
         for index in stopped.indices {
             stopped[index].status = .unknown
             stopped[index].reason = "AgentStopped"

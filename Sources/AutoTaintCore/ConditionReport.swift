@@ -21,11 +21,13 @@ public struct ConditionReport: Equatable, Sendable {
         self.message = message
     }
 
-    /// The report for `signal` in `state`; `source` is where its last value came from.
-    /// True while the signal holds its taint (pressure, pending-low), False while it does
-    /// not (normal, pending-high), Unknown without a recent value.
+    /// The report for `signal` in `state`; `provenance` says where its last value came
+    /// from and why later ticks had none. True while the signal holds its taint
+    /// (pressure, pending-low), False while it does not (normal, pending-high), Unknown
+    /// without a recent value.
     public init(_ signal: SignalKind, _ config: SignalConfig, _ state: SignalState,
-                source: SampleSource?, staleAfter: Duration) {
+                provenance: Provenance, staleAfter: Duration) {
+        let source = provenance.lastSource
         let name = signal.displayName
         let reasonPrefix = "\(name)Usage"
         let high = percentText(config.highPercent)
@@ -48,8 +50,21 @@ public struct ConditionReport: Equatable, Sendable {
         case .unknown:
             let kept = state.tainted ? "taint kept" : "no taint"
             self.init(type: config.condition, status: .unknown, reason: reasonPrefix + "Unknown",
-                      message: "no \(name) sample for \(staleAfter.kubernetesText) (last \(seen)\(from)); \(kept)")
+                      message: "no \(name) sample for \(staleAfter.kubernetesText): \(provenance.lastProblem ?? "no value")"
+                          + "; last \(seen)\(from); \(kept)")
         }
+    }
+}
+
+/// Where a signal's last value came from, and why the ticks since had none.
+public struct Provenance: Equatable, Sendable {
+    public var lastSource: SampleSource?
+    /// e.g. `prometheus timeout`; nil once a value arrives.
+    public var lastProblem: String?
+
+    public init(lastSource: SampleSource? = nil, lastProblem: String? = nil) {
+        self.lastSource = lastSource
+        self.lastProblem = lastProblem
     }
 }
 

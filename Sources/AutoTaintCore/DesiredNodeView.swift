@@ -11,7 +11,7 @@ public struct DesiredNodeView: Equatable, Sendable {
     }
 
     /// The view for the enabled signals of `config`, in their fixed order.
-    public init(_ config: Config, states: [SignalKind: SignalState], sources: [SignalKind: SampleSource]) {
+    public init(_ config: Config, states: [SignalKind: SignalState], provenance: [SignalKind: Provenance]) {
         var taints: [TaintSpec] = []
         var conditions: [ConditionReport] = []
         for signal in config.signals.enabled {
@@ -19,7 +19,8 @@ public struct DesiredNodeView: Equatable, Sendable {
             let signalConfig = config.signals[signal]
             if state.tainted { taints.append(signalConfig.taint) }
             conditions.append(ConditionReport(
-                signal, signalConfig, state, source: sources[signal], staleAfter: config.prometheus.staleAfter))
+                signal, signalConfig, state, provenance: provenance[signal] ?? Provenance(),
+                staleAfter: config.prometheus.staleAfter))
         }
         self.init(ownTaints: taints, conditions: conditions)
     }

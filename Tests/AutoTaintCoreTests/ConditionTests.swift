@@ -25,21 +25,24 @@ private func state(after values: [Double?], tainted: Bool = false) -> SignalStat
         message: "CPU 12.5% <= 60%, taint removed after 2m (proc)")),
 ])
 func conditionFollowsThePhase(_ state: SignalState, _ expected: ConditionReport) {
-    #expect(ConditionReport(.cpu, cpu, state, source: .proc, staleAfter: .seconds(60)) == expected)
+    #expect(ConditionReport(.cpu, cpu, state, provenance: Provenance(lastSource: .proc), staleAfter: .seconds(60))
+        == expected)
 }
 
 @Test func unknownSaysForHowLongAndWhatWasLastSeen() {
     let held = state(after: [95] + Array(repeating: nil, count: 61), tainted: true)
     #expect(held.phase == .unknown)
-    #expect(ConditionReport(.cpu, cpu, held, source: .prometheus, staleAfter: .seconds(60)) == ConditionReport(
+    let provenance = Provenance(lastSource: .prometheus, lastProblem: "prometheus timeout")
+    #expect(ConditionReport(.cpu, cpu, held, provenance: provenance, staleAfter: .seconds(60)) == ConditionReport(
         type: "CPUPressure", status: .unknown, reason: "CPUUsageUnknown",
-        message: "no CPU sample for 1m (last CPU 95.0% (prometheus)); taint kept"))
+        message: "no CPU sample for 1m: prometheus timeout; last CPU 95.0% (prometheus); taint kept"))
 }
 
 @Test func thresholdsWithFractionsKeepThem() {
     var config = cpu
     config.highPercent = 82.5
-    #expect(ConditionReport(.cpu, config, state(after: [1]), source: .proc, staleAfter: .seconds(60)).message
+    #expect(ConditionReport(.cpu, config, state(after: [1]), provenance: Provenance(lastSource: .proc),
+                            staleAfter: .seconds(60)).message
         == "CPU 1.0% < 82.5% (proc)")
 }
 
@@ -48,7 +51,7 @@ func conditionFollowsThePhase(_ state: SignalState, _ expected: ConditionReport)
     config.signals.memory.enabled = true
     let view = DesiredNodeView(
         config, states: [.cpu: state(after: [99], tainted: true), .memory: state(after: [10])],
-        sources: [.cpu: .proc, .memory: .proc])
+        provenance: [.cpu: Provenance(lastSource: .proc), .memory: Provenance(lastSource: .proc)])
     #expect(view.ownTaints == [config.signals.cpu.taint])
     #expect(view.conditions.map(\.type) == ["CPUPressure", "MemoryUsagePressure"])
     #expect(view.conditions.map(\.status) == [.true, .false])

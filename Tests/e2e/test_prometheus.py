@@ -218,6 +218,7 @@ def test_prometheus_outage_goes_unknown_after_stale_after_keeps_the_taint_and_re
         assert timestamp(unknown) - paused_at >= 3, "went unknown before staleAfter (4s)"
         report = agent.wait_for(is_msg("would report condition", status="Unknown"), 5)
         assert report["reason"] == "CPUUsageUnknown" and "taint kept" in report["message"], report
+        assert re.search(r"no CPU sample for \S+: prometheus (timeout|unreachable);", report["message"]), report
         assert not [e for e in agent.lines() if e.get("msg") == "would remove taint"], "the taint was dropped"
 
         # 2. It answers again.
