@@ -20,9 +20,10 @@ public enum SyncInput: Sendable {
 /// It follows the Node through `NodeAPI.nodeUpdates` (a watch), so a steady state costs
 /// no request but the condition heartbeat, and a hand-deleted own taint is put back as
 /// soon as the change arrives. API failures back off (honouring `Retry-After`) while the
-/// views keep coming; nothing is lost, the next allowed attempt catches up. `run`
-/// returns when the view stream ends: after a `.stopping` input it first removes its
-/// taints (if `shutdown.removeTaints`) and reports the stopped conditions, within 5 s.
+/// views keep coming; nothing is lost, the next allowed attempt catches up. When the
+/// view stream ends (after a `.stopping` input it first removes its taints, if
+/// `shutdown.removeTaints`, and reports the stopped conditions, within 5 s) `run` waits
+/// for the group's graceful shutdown and returns.
 public struct NodeSync: Service {
     private let api: any NodeAPI
     private let config: Config
@@ -75,6 +76,9 @@ public struct NodeSync: Service {
             }
             group.cancelAll()
         }
+        // Return only when the group asks: the sampling loop ending first is the normal
+        // order, and a service that finishes before it is told to counts as a failure.
+        try? await gracefulShutdown()
     }
 
     private enum Event: Sendable {
