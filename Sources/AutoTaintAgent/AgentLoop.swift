@@ -5,29 +5,33 @@ import ServiceLifecycle
 
 /// The agent's sampling loop as a swift-service-lifecycle `Service`: once per
 /// `sampling.interval` it samples the enabled signals, advances each signal's hysteresis
-/// and sends the resulting view of the Node to `NodeSync`.
+/// and sends the resulting view of the Node to `NodeSync`. It reads the `LiveConfig` on
+/// every tick, so a reloaded config applies from the next tick with the states kept.
 ///
 /// `run` returns after one pass with `once`, or when a graceful shutdown is requested
 /// (SIGTERM/SIGINT through the `ServiceGroup`); it then sends `.stopping` with the
 /// conditions set to Unknown/AgentStopped. Either way it ends the view stream last, which
 /// is what lets `NodeSync` finish.
 public struct AgentLoop: Service {
-    private let config: Config
+    private let live: LiveConfig
     private let adopted: Set<SignalKind>
     private let once: Bool
+    private let dryRun: Bool
     private let logger: Logger
-    private let makeSampler: @Sendable () -> any Sampler
+    private let makeSampler: @Sendable (Config) -> any Sampler
     private let output: AsyncStream<SyncInput>.Continuation
 
-    /// A sampler holds per-task state, so the loop makes its own in `run`. `adopted`:
-    /// the signals whose taint is already on the Node at start.
+    /// A sampler holds per-task state, so the loop makes its own in `run` (and a new one
+    /// when a reload changes `sampling` or `prometheus`). `adopted`: the signals whose
+    /// taint is already on the Node at start.
     public init(
-        config: Config, adopted: Set<SignalKind>, once: Bool, logger: Logger,
-        sampler: @escaping @Sendable () -> any Sampler, output: AsyncStream<SyncInput>.Continuation
+        live: LiveConfig, adopted: Set<SignalKind>, once: Bool, dryRun: Bool, logger: Logger,
+        sampler: @escaping @Sendable (Config) -> any Sampler, output: AsyncStream<SyncInput>.Continuation
     ) {
-        self.config = config
+        self.live = live
         self.adopted = adopted
         self.once = once
+        self.dryRun = dryRun
         self.logger = logger
         makeSampler = sampler
         self.output = output
@@ -35,18 +39,18 @@ public struct AgentLoop: Service {
 
     public func run() async throws {
         defer { output.finish() }
-        var sampler = makeSampler()
+        var config = live.current
+        var sampler = makeSampler(config)
         let clock = ContinuousClock()
-        let signals = config.signals.enabled
         let start = clock.now
         var states = [SignalKind: SignalState]()
-        for signal in signals {
+        for signal in config.signals.enabled {
             states[signal] = SignalState(startingAt: start, tainted: adopted.contains(signal))
             if adopted.contains(signal) { logger.info("adopted own taint", metadata: ["signal": "\(signal)"]) }
         }
         var provenance = [SignalKind: Provenance]()
         // The first read only sets the baseline that CPU usage is measured from.
-        _ = await sampler.sample(signals)
+        _ = await sampler.sample(config.signals.enabled)
         var deadline = start
         while !Task.isShuttingDownGracefully {
             deadline += config.sampling.interval
@@ -55,7 +59,13 @@ public struct AgentLoop: Service {
             } catch {
                 break
             }
+            let previous = config
+            config = live.current
+            if config.sampling != previous.sampling || config.prometheus != previous.prometheus {
+                sampler = makeSampler(config)
+            }
             let now = clock.now
+            let signals = config.signals.enabled
             let results = await sampler.sample(signals)
             for signal in signals {
                 let result = results[signal] ?? .failure(
@@ -65,7 +75,8 @@ public struct AgentLoop: Service {
                 case let .failure(noSample): provenance[signal, default: Provenance()].lastProblem =
                     "\(noSample.source.rawValue) \(noSample.reason)"
                 }
-                let before = states[signal, default: SignalState(startingAt: start)]
+                // A signal enabled by a reload starts untainted, with its clocks from now.
+                let before = states[signal] ?? SignalState(startingAt: now)
                 var after = before
                 after.observe(
                     try? result.get().percent, at: now,
@@ -73,7 +84,7 @@ public struct AgentLoop: Service {
                 states[signal] = after
                 log(signal, result, before: before, after: after)
             }
-            output.yield(.tick(DesiredNodeView(config, states: states, provenance: provenance), at: now))
+            output.yield(.tick(DesiredNodeView(config, states: states, provenance: provenance), config, at: now))
             if once { return }
         }
         logger.info("shutting down")
@@ -92,7 +103,7 @@ public struct AgentLoop: Service {
         case let .success(sample):
             metadata["percent"] = "\((sample.percent * 10).rounded() / 10)"
             metadata["source"] = "\(sample.source.rawValue)"
-            logger.log(level: config.dryRun ? .info : .debug, "sample", metadata: metadata)
+            logger.log(level: dryRun ? .info : .debug, "sample", metadata: metadata)
         case let .failure(noSample):
             metadata["source"] = "\(noSample.source.rawValue)"
             metadata["reason"] = "\(noSample.reason)"

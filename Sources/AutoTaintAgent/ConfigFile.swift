@@ -7,21 +7,21 @@ import Glibc
 public enum ConfigFile {
     /// `path` nil: defaults plus the environment.
     public static func load(_ path: String?) throws(ConfigFileError) -> Config {
-        let text: String
-        if let path {
-            text = try contents(of: path)
-        } else {
-            text = ""
-        }
+        guard let path else { return try parse("", path: "(defaults)") }
+        return try parse(contents(of: path), path: path)
+    }
+
+    /// `text` as the contents of the file at `path`, with this process's environment.
+    public static func parse(_ text: String, path: String) throws(ConfigFileError) -> Config {
         do {
-            return try Config.parse(yaml: text, file: path ?? "(defaults)", environment: processEnvironment())
+            return try Config.parse(yaml: text, file: path, environment: processEnvironment())
         } catch {
             throw .invalid(error)
         }
     }
 
     /// The whole file as UTF-8 text; errors carry the system's reason (`No such file or directory`).
-    static func contents(of path: String) throws(ConfigFileError) -> String {
+    public static func contents(of path: String) throws(ConfigFileError) -> String {
         do {
             return try FileContents.text(of: path)
         } catch {

@@ -6,8 +6,8 @@ import ServiceLifecycle
 
 /// What the sampling loop hands to `NodeSync`.
 public enum SyncInput: Sendable {
-    /// The view after a tick.
-    case tick(DesiredNodeView, at: Instant)
+    /// The view after a tick, and the config it was made with.
+    case tick(DesiredNodeView, Config, at: Instant)
     /// The agent is stopping; these are its conditions set to Unknown/AgentStopped.
     case stopping([ConditionReport])
     /// An Event to post on the Node, e.g. a sample source switch.
@@ -26,18 +26,19 @@ public enum SyncInput: Sendable {
 /// for the group's graceful shutdown and returns.
 public struct NodeSync: Service {
     private let api: any NodeAPI
-    private let config: Config
+    private let live: LiveConfig
     private let initialNode: Node
     private let dryRun: Bool
     private let logger: Logger
     private let inputs: AsyncStream<SyncInput>
 
+    /// Node updates pass their annotations to `live` (per-node threshold overrides).
     public init(
-        api: any NodeAPI, config: Config, initialNode: Node, dryRun: Bool, logger: Logger,
+        api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
         inputs: AsyncStream<SyncInput>
     ) {
         self.api = api
-        self.config = config
+        self.live = live
         self.initialNode = initialNode
         self.dryRun = dryRun
         self.logger = logger
@@ -54,7 +55,7 @@ public struct NodeSync: Service {
 
     public func run() async throws {
         var state = SyncState(
-            api: api, config: config, node: initialNode, dryRun: dryRun, logger: logger)
+            api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger)
         let (merged, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(64))
         await withDiscardingTaskGroup { group in
             group.addTask { [api, initialNode] in
@@ -68,8 +69,12 @@ public struct NodeSync: Service {
             // its last tick and its `.stopping`, and every one of them is handled.
             for await event in merged {
                 switch event {
-                case let .node(node): await state.observed(node)
-                case let .input(.tick(view, at)): await state.tick(view, at: at)
+                case let .node(node):
+                    for problem in live.updateAnnotations(node.annotations) ?? [] {
+                        logger.warning("node annotation ignored", metadata: ["problem": "\(problem)"])
+                    }
+                    await state.observed(node)
+                case let .input(.tick(view, config, at)): await state.tick(view, config, at: at)
                 case let .input(.stopping(reports)): await state.stop(reports)
                 case let .input(.announce(event)): await state.post(event)
                 }
@@ -90,7 +95,7 @@ public struct NodeSync: Service {
 /// NodeSync's state, owned by its one task.
 struct SyncState {
     private let api: any NodeAPI
-    private let config: Config
+    private var config: Config
     private let dryRun: Bool
     private let logger: Logger
     private var node: Node
@@ -101,7 +106,9 @@ struct SyncState {
     private var taints: TaintReconciler
     private var status: StatusReporter
     private var backoff = RetryBackoff()
-    private let ownKeys: Set<String>
+    /// Every taint key a config of this run has named: a key dropped by a reload is still
+    /// the agent's to clean up.
+    private var ownKeys: Set<String>
 
     init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger) {
         self.api = api
@@ -109,7 +116,7 @@ struct SyncState {
         self.dryRun = dryRun
         self.logger = logger
         self.node = node
-        ownKeys = Set(SignalKind.allCases.map { config.signals[$0].taint.key })
+        ownKeys = Self.taintKeys(config)
         let present = config.signals.enabled.map { config.signals[$0].taint }
             .filter { spec in node.taints.contains { $0.matches(spec) } }
         taints = TaintReconciler(api: api, nodeName: node.name, dryRun: dryRun, confirmed: present)
@@ -123,7 +130,13 @@ struct SyncState {
         await reconcile(latest.view, at: ContinuousClock.now)
     }
 
-    mutating func tick(_ view: DesiredNodeView, at now: Instant) async {
+    static func taintKeys(_ config: Config) -> Set<String> {
+        Set(SignalKind.allCases.map { config.signals[$0].taint.key })
+    }
+
+    mutating func tick(_ view: DesiredNodeView, _ config: Config, at now: Instant) async {
+        self.config = config
+        ownKeys.formUnion(Self.taintKeys(config))
         latest = (view, now)
         await reconcile(view, at: now)
     }

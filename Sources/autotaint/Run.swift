@@ -31,32 +31,35 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        var settings = try config.load()
-        settings.dryRun = settings.dryRun || dryRun
+        let settings = try config.load()
+        let dryRun = settings.dryRun || self.dryRun
         // Guessing the Node a real run writes to would be dangerous; a dry run may.
         guard let nodeName = node ?? [settings.nodeName, environmentValue("NODE_NAME") ?? ""].first(where: { !$0.isEmpty })
-            ?? (settings.dryRun ? hostName() : nil)
+            ?? (dryRun ? hostName() : nil)
         else {
             printError("no node name: pass --node, set nodeName in the config, or set $NODE_NAME")
             throw ExitCode(1)
         }
         var agentLogger = logger
         agentLogger[metadataKey: "node"] = "\(nodeName)"
-        let api = try nodeAPI(dryRun: settings.dryRun, nodeName: nodeName, logger: agentLogger)
+        let api = try nodeAPI(dryRun: dryRun, nodeName: nodeName, logger: agentLogger)
         let initialNode = try await readNodeAtStart(api, nodeName, logger: agentLogger)
+        let live = LiveConfig(settings)
+        for problem in live.updateAnnotations(initialNode.annotations) ?? [] {
+            agentLogger.warning("node annotation ignored", metadata: ["problem": "\(problem)"])
+        }
         agentLogger.info("starting", metadata: [
-            "dryRun": "\(settings.dryRun)", "interval": "\(settings.sampling.interval.kubernetesText)",
+            "dryRun": "\(dryRun)", "interval": "\(settings.sampling.interval.kubernetesText)",
             "signals": "\(settings.signals.enabled.map(\.rawValue))",
         ])
         let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
         let sync = NodeSync(
-            api: api, config: settings, initialNode: initialNode, dryRun: settings.dryRun, logger: agentLogger,
-            inputs: views)
+            api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger, inputs: views)
         let loop = AgentLoop(
-            config: settings, adopted: NodeSync.adoptedSignals(settings, on: initialNode), once: once,
+            live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,
-            sampler: { [settings, agentLogger] in
-                makeSampler(for: settings, node: nodeName) { change in
+            sampler: { [agentLogger] config in
+                makeSampler(for: config, node: nodeName) { change in
                     agentLogger.warning("source fallback", metadata: [
                         "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
                         "reason": "\(change.reason)", "detail": "\(change.detail)",
@@ -66,14 +69,20 @@ struct Run: AsyncParsableCommand {
             },
             output: output)
         // Started in this order, stopped in reverse: the loop stops first and its last
-        // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Either
-        // one returning (after --once) ends the run; that is not a failure.
+        // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Any
+        // of them returning (after --once) ends the run; that is not a failure.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: sync, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "node-sync"),
+        ]
+        if let path = config.path {
+            let watcher = ConfigWatcher(path: path, live: live, logger: agentLogger, events: output)
+            services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup,
+                                  serviceName: "config-watcher"))
+        }
+        services.append(
+            .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "agent-loop"))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: sync, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "node-sync"),
-                .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "agent-loop"),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

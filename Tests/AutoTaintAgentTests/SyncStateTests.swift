@@ -27,7 +27,7 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
 
 @Test func pressureAddsOurTaintAfterTheForeignOneAndSaysWhy() async {
     var (api, state) = await setUp()
-    await state.tick(view(pressure: true, message: "CPU 93.4% >= 80% for 30s (proc)"), at: at(0))
+    await state.tick(view(pressure: true, message: "CPU 93.4% >= 80% for 30s (proc)"), config, at: at(0))
     #expect(await api.node.taints == [foreign, Taint(ours)])
     #expect(await api.events == [NodeEvent(reason: "TaintAdded",
         message: "Added taint autotaint.dev/cpu-pressure=true:NoSchedule: CPU 93.4% >= 80% for 30s (proc)")])
@@ -38,36 +38,36 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     var (api, state) = await setUp()
     let other = Taint(key: "other.example/x", value: nil, effect: "NoSchedule")
     await api.interleave { $0.taints.append(other) }
-    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: true), config, at: at(0))
     #expect(await api.node.taints == [foreign, other, Taint(ours)])
     #expect(await api.requests.prefix(3) == ["PATCH taints", "GET node", "PATCH taints"])
 }
 
 @Test func steadyStateWritesNothingUntilTheHeartbeat() async {
     var (api, state) = await setUp()
-    await state.tick(view(pressure: false), at: at(0))
+    await state.tick(view(pressure: false), config, at: at(0))
     await api.clearRequests()
-    for second in 1..<300 { await state.tick(view(pressure: false, message: "value \(second)"), at: at(second)) }
+    for second in 1..<300 { await state.tick(view(pressure: false, message: "value \(second)"), config, at: at(second)) }
     #expect(await api.requests == [])
-    await state.tick(view(pressure: false), at: at(300))
+    await state.tick(view(pressure: false), config, at: at(300))
     #expect(await api.requests == ["PATCH status"])
 }
 
 @Test func heartbeatKeepsTheTransitionTime() async {
     var (api, state) = await setUp()
-    await state.tick(view(pressure: false), at: at(0))
+    await state.tick(view(pressure: false), config, at: at(0))
     let first = await api.node.conditions[0]
     await api.edit { $0.conditions[0].lastTransitionTime = "2026-01-01T00:00:00Z" }
-    await state.tick(view(pressure: false), at: at(300))
+    await state.tick(view(pressure: false), config, at: at(300))
     #expect(first.lastTransitionTime != nil)
     #expect(await api.node.conditions[0].lastTransitionTime == "2026-01-01T00:00:00Z")
-    await state.tick(view(pressure: true), at: at(301))
+    await state.tick(view(pressure: true), config, at: at(301))
     #expect(await api.node.conditions[0].lastTransitionTime != "2026-01-01T00:00:00Z")
 }
 
 @Test func aTaintRemovedByHandInPressureIsRestored() async {
     var (api, state) = await setUp()
-    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: true), config, at: at(0))
     await api.edit { $0.taints.removeAll { $0.key == ours.key } }
     await state.observed(await api.node)
     #expect(await api.node.taints == [foreign, Taint(ours)])
@@ -76,15 +76,15 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
 
 @Test func ourKeyAddedByHandWhileNormalIsRemoved() async {
     var (api, state) = await setUp(taints: [Taint(key: ours.key, value: "manual", effect: "NoSchedule"), foreign])
-    await state.tick(view(pressure: false), at: at(0))
+    await state.tick(view(pressure: false), config, at: at(0))
     #expect(await api.node.taints == [foreign])
     #expect(await api.events.map(\.reason) == ["TaintRemoved"])
 }
 
 @Test func aDryRunSendsNoWrite() async {
     var (api, state) = await setUp(dryRun: true)
-    await state.tick(view(pressure: true), at: at(0))
-    await state.tick(view(pressure: false), at: at(100))
+    await state.tick(view(pressure: true), config, at: at(0))
+    await state.tick(view(pressure: false), config, at: at(100))
     await state.stop(view(pressure: false).conditions)
     #expect(await api.requests.allSatisfy { $0.hasPrefix("GET") })
     #expect(await api.node.taints == [foreign])
@@ -94,11 +94,11 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     var (api, state) = await setUp()
     let outage = KubeError(kind: .serverError(503), verb: "PATCH", resource: "nodes/node-1", message: "down")
     await api.failNext("PATCH taints", outage)
-    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: true), config, at: at(0))
     #expect(await api.requests == ["PATCH taints"])
-    await state.tick(view(pressure: true), at: at(0) + .milliseconds(400))  // within the first backoff (>= 0.5s)
+    await state.tick(view(pressure: true), config, at: at(0) + .milliseconds(400))  // within the first backoff (>= 0.5s)
     #expect(await api.requests == ["PATCH taints"])
-    await state.tick(view(pressure: true), at: at(2))
+    await state.tick(view(pressure: true), config, at: at(2))
     #expect(await api.requests == ["PATCH taints", "GET node", "PATCH taints", "POST event", "PATCH status"])
     #expect(await api.node.taints == [foreign, Taint(ours)])
 }
@@ -107,10 +107,10 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     var (api, state) = await setUp()
     await api.failNext("PATCH taints", KubeError(kind: .throttled, verb: "PATCH", resource: "nodes/node-1", message: "slow down",
                                  retryAfter: .seconds(2)))
-    await state.tick(view(pressure: true), at: at(0))
-    await state.tick(view(pressure: true), at: at(1))
+    await state.tick(view(pressure: true), config, at: at(0))
+    await state.tick(view(pressure: true), config, at: at(1))
     #expect(await api.requests == ["PATCH taints"])
-    await state.tick(view(pressure: true), at: at(2))
+    await state.tick(view(pressure: true), config, at: at(2))
     #expect(await api.node.taints == [foreign, Taint(ours)])
 }
 
@@ -118,14 +118,14 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     var (api, state) = await setUp()
     let conflict = KubeError(kind: .conflict, verb: "PATCH", resource: "nodes/node-1", message: "modified")
     await api.failNext("PATCH taints", conflict, conflict, conflict, conflict, conflict, conflict, conflict, conflict, conflict, conflict)
-    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: true), config, at: at(0))
     #expect(await api.requests.filter { $0 == "PATCH taints" }.count == 5)
     #expect(await api.node.taints == [foreign])
 }
 
 @Test func stoppingRemovesOurTaintAndReportsUnknown() async {
     var (api, state) = await setUp()
-    await state.tick(view(pressure: true), at: at(0))
+    await state.tick(view(pressure: true), config, at: at(0))
     let stopped = [ConditionReport(type: "CPUPressure", status: .unknown, reason: "AgentStopped", message: "stopped")]
     await state.stop(stopped)
     #expect(await api.node.taints == [foreign])
@@ -140,4 +140,13 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     let other = Node(name: "n", uid: "u", resourceVersion: "1",
                      taints: [Taint(key: ours.key, value: "false", effect: "NoSchedule")])
     #expect(NodeSync.adoptedSignals(config, on: other) == [])
+}
+
+@Test func aTaintKeyDroppedByAReloadIsStillCleanedUp() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: true), config, at: at(0))
+    var renamed = config
+    renamed.signals.cpu.taint.key = "autotaint.dev/cpu-hot"
+    await state.tick(view(pressure: false), renamed, at: at(100))
+    #expect(await api.node.taints == [foreign])
 }
