@@ -53,7 +53,9 @@ public struct AgentLoop: Service {
         _ = await sampler.sample(config.signals.enabled)
         var deadline = start
         while !Task.isShuttingDownGracefully {
-            deadline += config.sampling.interval
+            // After a slow tick (a Prometheus query near its timeout) the next one starts at
+            // once rather than bursting through the missed ones.
+            deadline = max(deadline + config.sampling.interval, clock.now)
             do {
                 try await cancelWhenGracefulShutdown { [deadline] in try await Task.sleep(until: deadline, clock: .continuous) }
             } catch {
@@ -66,6 +68,8 @@ public struct AgentLoop: Service {
             }
             let now = clock.now
             let signals = config.signals.enabled
+            // A signal disabled by a reload forgets its state; NodeSync removes its taint.
+            states = states.filter { signals.contains($0.key) }
             let results = await sampler.sample(signals)
             for signal in signals {
                 let result = results[signal] ?? .failure(
