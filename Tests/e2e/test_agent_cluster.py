@@ -66,9 +66,11 @@ def writes(api):
 
 
 def verb_counts(api):
-    """Requests by verb, a watch counted as WATCH rather than GET."""
+    """The agent's requests (not kubectl's) by verb, a watch counted as WATCH."""
     counts = collections.Counter()
     for r in api.requests():
+        if not (r.get("user_agent") or "").startswith("autotaint/"):
+            continue
         watch = r["params"].get("watch") in ("true", "1")
         counts["WATCH" if watch else r["method"]] += 1
     return dict(counts)
