@@ -146,7 +146,11 @@ def test_dry_run_sends_no_write(tmp_path, fake_api):
 
 def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
     api = fake_api
-    with start_agent(tmp_path, api, high=99) as agent:  # far above this machine without load
+    # Memory, not CPU: its usage does not move with whatever else runs on this machine.
+    config = tmp_path / "steady.yaml"
+    config.write_text("sampling: {interval: 1s, source: proc}\nheartbeat: 1m\nserver: {address: \"\"}\n"
+                      "signals:\n  cpu: {enabled: false}\n  memory: {enabled: true, highPercent: 99, lowPercent: 98}\n")
+    with Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", "node-1", "--config", str(config)) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         time.sleep(62)
         patches = writes(api)

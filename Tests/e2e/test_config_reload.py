@@ -5,12 +5,14 @@ import time
 
 from agent_process import Agent
 
-OURS = "autotaint.dev/cpu-pressure"
+OURS = "autotaint.dev/memory-pressure"
 
-# high 0.1 / low 0: any real usage is pressure and nothing ever recovers, so the tests do
-# not depend on this machine's load. high 99 / low 98: never pressure without load.
-ALWAYS = "sampling: {{interval: 1s, source: proc}}\nsignals:\n  cpu: {{highPercent: {high}, lowPercent: 0, for: {hold}, recoverFor: 2s, minHold: 1s}}\nserver: {{address: \"\"}}\n"
-NEVER = "sampling: {interval: 1s, source: proc}\nsignals:\n  cpu: {highPercent: 99, lowPercent: 98, for: 1s, recoverFor: 2s, minHold: 1s}\nserver: {address: \"\"}\n"
+# The memory signal, whose usage does not follow the load other processes put on this
+# machine: high 0.1 / low 0 is always pressure and never recovers; high 99 / low 98 is
+# never pressure here.
+SIGNALS = "sampling: {{interval: 1s, source: proc}}\nserver: {{address: \"\"}}\nsignals:\n  cpu: {{enabled: false}}\n"
+ALWAYS = SIGNALS + "  memory: {{enabled: true, highPercent: {high}, lowPercent: 0, for: {hold}, recoverFor: 2s, minHold: 1s}}\n"
+NEVER = SIGNALS.format() + "  memory: {enabled: true, highPercent: 99, lowPercent: 98, for: 1s, recoverFor: 2s, minHold: 1s}\n"
 
 
 class ConfigMapVolume:
@@ -71,7 +73,7 @@ def test_reload_applies_keeps_state_and_rejects_a_bad_file(tmp_path, fake_api):
                     and e.get("from") == "pressure"]
 
         # An invalid file is rejected; the last good config stays in force.
-        volume.update("signals:\n  cpu: {highPercent: 10, lowPercent: 50}\n")
+        volume.update("signals:\n  memory: {enabled: true, highPercent: 10, lowPercent: 50}\n")
         rejected = agent.wait_for(lambda e: e["msg"] == "config rejected; keeping the last good one", timeout=10)
         assert "lowPercent" in rejected["errors"]
         wait_until(lambda: "ConfigRejected" in event_reasons(api), 10, "ConfigRejected event")
@@ -93,13 +95,14 @@ def test_node_annotations_override_the_thresholds(tmp_path, fake_api):
     config.write_text(NEVER)
     with Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", "node-1", "--config", str(config)) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
-        api.kubectl("annotate", "node", "node-1", "autotaint.dev/cpu-high-percent=0.1",
-                    "autotaint.dev/cpu-low-percent=0")
+        api.kubectl("annotate", "node", "node-1", "autotaint.dev/memory-high-percent=0.1",
+                    "autotaint.dev/memory-low-percent=0")
         wait_until(lambda: own_taints(api), 20, "pressure under the annotation's thresholds")
-        message = next(c for c in api.node("node-1")["status"]["conditions"] if c["type"] == "CPUPressure")["message"]
+        message = next(c for c in api.node("node-1")["status"]["conditions"]
+                       if c["type"] == "MemoryUsagePressure")["message"]
         assert ">= 0.1%" in message, message
 
-        api.kubectl("annotate", "--overwrite", "node", "node-1", "autotaint.dev/cpu-low-percent=oops")
+        api.kubectl("annotate", "--overwrite", "node", "node-1", "autotaint.dev/memory-low-percent=oops")
         ignored = agent.wait_for(lambda e: e["msg"] == "node annotation ignored", timeout=10)
         assert "oops" in ignored["problem"]
         # The bad pair is ignored whole: back to the ConfigMap's 99/98, so the taint goes.

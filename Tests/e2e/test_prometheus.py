@@ -222,8 +222,8 @@ def test_prometheus_outage_goes_unknown_after_stale_after_keeps_the_taint_and_re
         assert not [e for e in agent.lines() if e.get("msg") == "would remove taint"], "the taint was dropped"
 
         # 2. It answers again.
+        resumed_at = time.time()  # before: an answer may arrive at once
         prometheus.resume()
-        resumed_at = time.time()
         back = agent.wait_for(lambda e: e.get("msg") == "sample" and e.get("source") == "prometheus"
                               and timestamp(e) > resumed_at, 15)
         assert float(back["percent"]) >= 50
