@@ -18,12 +18,16 @@ public struct AgentLoop: Service {
     private let logger: Logger
     private let makeSampler: @Sendable () -> any Sampler
     private let output: AsyncStream<SyncInput>.Continuation
+    private let metrics: AgentMetrics?
+    private let health: AgentHealth?
 
     /// A sampler holds per-task state, so the loop makes its own in `run`. `adopted`:
-    /// the signals whose taint is already on the Node at start.
+    /// the signals whose taint is already on the Node at start. `metrics` hears each
+    /// signal's outcome per tick; `health` each tick (for `/healthz`).
     public init(
         config: Config, adopted: Set<SignalKind>, once: Bool, logger: Logger,
-        sampler: @escaping @Sendable () -> any Sampler, output: AsyncStream<SyncInput>.Continuation
+        sampler: @escaping @Sendable () -> any Sampler, output: AsyncStream<SyncInput>.Continuation,
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil
     ) {
         self.config = config
         self.adopted = adopted
@@ -31,6 +35,8 @@ public struct AgentLoop: Service {
         self.logger = logger
         makeSampler = sampler
         self.output = output
+        self.metrics = metrics
+        self.health = health
     }
 
     public func run() async throws {
@@ -43,10 +49,12 @@ public struct AgentLoop: Service {
         for signal in signals {
             states[signal] = SignalState(startingAt: start, tainted: adopted.contains(signal))
             if adopted.contains(signal) { logger.info("adopted own taint", metadata: ["signal": "\(signal)"]) }
+            metrics?.started(signal, states[signal]!)
         }
         var provenance = [SignalKind: Provenance]()
         // The first read only sets the baseline that CPU usage is measured from.
         _ = await sampler.sample(signals)
+        health?.loopTicked(at: clock.now, interval: config.sampling.interval)
         var deadline = start
         while !Task.isShuttingDownGracefully {
             deadline += config.sampling.interval
@@ -72,7 +80,10 @@ public struct AgentLoop: Service {
                     Thresholds(config.signals[signal], staleAfter: config.prometheus.staleAfter))
                 states[signal] = after
                 log(signal, result, before: before, after: after)
+                metrics?.observed(signal, result, before: before, after: after)
             }
+            metrics?.ticked()
+            health?.loopTicked(at: clock.now, interval: config.sampling.interval)
             output.yield(.tick(DesiredNodeView(config, states: states, provenance: provenance), at: now))
             if once { return }
         }
