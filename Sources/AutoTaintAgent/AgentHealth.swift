@@ -17,8 +17,8 @@ public final class AgentHealth: Sendable {
         state = Mutex(State(interval: interval))
     }
 
-    /// The loop is running (its first read counts as a tick); `interval` is the
-    /// sampling interval it runs at.
+    /// The loop started, finished its first (baseline) read, or ticked; `interval` is
+    /// the sampling interval it runs at.
     public func loopTicked(at now: Instant, interval: Duration) {
         state.withLock {
             $0.lastTick = now

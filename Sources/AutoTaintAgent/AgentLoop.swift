@@ -45,6 +45,8 @@ public struct AgentLoop: Service {
         let clock = ContinuousClock()
         let signals = config.signals.enabled
         let start = clock.now
+        // The loop counts as alive from here: a first read that hangs is a stall too.
+        health?.loopTicked(at: start, interval: config.sampling.interval)
         var states = [SignalKind: SignalState]()
         for signal in signals {
             states[signal] = SignalState(startingAt: start, tainted: adopted.contains(signal))
