@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -21,24 +23,33 @@ let package = Package(
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         .target(name: "CurlHTTP", dependencies: ["CCurlShim"]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+        .target(name: "HTTPEndpoint", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"]),
 
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "AutoTaintCore", dependencies: ["YAML"]),
         .target(name: "NodeMetrics", dependencies: ["AutoTaintCore", "CProcps", "CurlHTTP"]),
-        .target(name: "KubeClient", dependencies: ["AutoTaintCore", "CurlHTTP", "YAML"]),
+        .target(
+            name: "KubeClient",
+            dependencies: ["AutoTaintCore", "CurlHTTP", "YAML", .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         .target(
             name: "AutoTaintAgent",
             dependencies: [
-                "AutoTaintCore", "KubeClient", "NodeMetrics",
+                "AutoTaintCore", "HTTPEndpoint", "KubeClient", "NodeMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "autotaint",
             dependencies: [
-                "AutoTaintAgent", "AutoTaintCore", "CurlHTTP", "KubeClient", "NodeMetrics",
+                "AutoTaintAgent", "AutoTaintCore", "CurlHTTP", "HTTPEndpoint", "KubeClient", "NodeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -56,7 +67,11 @@ let package = Package(
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "AutoTaintCore", "CurlHTTP"]),
         .testTarget(
             name: "AutoTaintAgentTests",
-            dependencies: ["AutoTaintAgent", "AutoTaintCore", "KubeClient", "NodeMetrics"]
+            dependencies: [
+                "AutoTaintAgent", "AutoTaintCore", "KubeClient", "NodeMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
+        .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"]),
     ]
 )

@@ -20,13 +20,17 @@ public struct AgentLoop: Service {
     private let logger: Logger
     private let makeSampler: @Sendable (Config) -> any Sampler
     private let output: AsyncStream<SyncInput>.Continuation
+    private let metrics: AgentMetrics?
+    private let health: AgentHealth?
 
     /// A sampler holds per-task state, so the loop makes its own in `run` (and a new one
     /// when a reload changes `sampling` or `prometheus`). `adopted`: the signals whose
-    /// taint is already on the Node at start.
+    /// taint is already on the Node at start. `metrics` hears each signal's outcome per
+    /// tick; `health` each tick (for `/healthz`).
     public init(
         live: LiveConfig, adopted: Set<SignalKind>, once: Bool, dryRun: Bool, logger: Logger,
-        sampler: @escaping @Sendable (Config) -> any Sampler, output: AsyncStream<SyncInput>.Continuation
+        sampler: @escaping @Sendable (Config) -> any Sampler, output: AsyncStream<SyncInput>.Continuation,
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil
     ) {
         self.live = live
         self.adopted = adopted
@@ -35,6 +39,8 @@ public struct AgentLoop: Service {
         self.logger = logger
         makeSampler = sampler
         self.output = output
+        self.metrics = metrics
+        self.health = health
     }
 
     public func run() async throws {
@@ -43,14 +49,19 @@ public struct AgentLoop: Service {
         var sampler = makeSampler(config)
         let clock = ContinuousClock()
         let start = clock.now
+        // The loop counts as alive from here: a first read that hangs is a stall too.
+        health?.loopTicked(at: start, interval: config.sampling.interval)
         var states = [SignalKind: SignalState]()
         for signal in config.signals.enabled {
-            states[signal] = SignalState(startingAt: start, tainted: adopted.contains(signal))
+            let state = SignalState(startingAt: start, tainted: adopted.contains(signal))
+            states[signal] = state
             if adopted.contains(signal) { logger.info("adopted own taint", metadata: ["signal": "\(signal)"]) }
+            metrics?.started(signal, state)
         }
         var provenance = [SignalKind: Provenance]()
         // The first read only sets the baseline that CPU usage is measured from.
         _ = await sampler.sample(config.signals.enabled)
+        health?.loopTicked(at: clock.now, interval: config.sampling.interval)
         var deadline = start
         while !Task.isShuttingDownGracefully {
             // After a slow tick (a Prometheus query near its timeout) the next one starts at
@@ -87,7 +98,10 @@ public struct AgentLoop: Service {
                     Thresholds(config.signals[signal], staleAfter: config.prometheus.staleAfter))
                 states[signal] = after
                 log(signal, result, before: before, after: after)
+                metrics?.observed(signal, result, before: before, after: after)
             }
+            metrics?.ticked()
+            health?.loopTicked(at: clock.now, interval: config.sampling.interval)
             output.yield(.tick(DesiredNodeView(config, states: states, provenance: provenance), config, at: now))
             if once { return }
         }

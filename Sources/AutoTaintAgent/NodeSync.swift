@@ -31,11 +31,15 @@ public struct NodeSync: Service {
     private let dryRun: Bool
     private let logger: Logger
     private let inputs: AsyncStream<SyncInput>
+    private let metrics: AgentMetrics?
+    private let health: AgentHealth?
 
     /// Node updates pass their annotations to `live` (per-node threshold overrides).
+    /// `health` hears each completed reconcile (for `/readyz`); `metrics` each write
+    /// conflict.
     public init(
         api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
-        inputs: AsyncStream<SyncInput>
+        inputs: AsyncStream<SyncInput>, metrics: AgentMetrics? = nil, health: AgentHealth? = nil
     ) {
         self.api = api
         self.live = live
@@ -43,6 +47,8 @@ public struct NodeSync: Service {
         self.dryRun = dryRun
         self.logger = logger
         self.inputs = inputs
+        self.metrics = metrics
+        self.health = health
     }
 
     /// The signals whose own taint is already on `node`: they start in pressure, so a
@@ -55,7 +61,8 @@ public struct NodeSync: Service {
 
     public func run() async throws {
         var state = SyncState(
-            api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger)
+            api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger,
+            metrics: metrics, health: health)
         let (merged, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(64))
         await withDiscardingTaskGroup { group in
             group.addTask { [api, initialNode] in
@@ -109,9 +116,12 @@ struct SyncState {
     /// Every taint key a config of this run has named: a key dropped by a reload is still
     /// the agent's to clean up.
     private var ownKeys: Set<String>
+    private let health: AgentHealth?
 
-    init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger) {
+    init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger,
+         metrics: AgentMetrics? = nil, health: AgentHealth? = nil) {
         self.api = api
+        self.health = health
         self.config = config
         self.dryRun = dryRun
         self.logger = logger
@@ -120,6 +130,7 @@ struct SyncState {
         let present = config.signals.enabled.map { config.signals[$0].taint }
             .filter { spec in node.taints.contains { $0.matches(spec) } }
         taints = TaintReconciler(api: api, nodeName: node.name, dryRun: dryRun, confirmed: present)
+        if let metrics { taints.onConflict = { metrics.apiConflict() } }
         status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
     }
 
@@ -185,6 +196,7 @@ struct SyncState {
                 ])
             }
             backoff.recordSuccess()
+            health?.reconciled()
         } catch {
             nodeStale = true
             backoff.recordFailure(at: now, retryAfter: error.retryAfter, jitter: Double.random(in: 0..<1))

@@ -22,6 +22,8 @@ struct TaintReconciler {
     let dryRun: Bool
     /// Attempts per reconcile when writes conflict.
     var maxAttempts = 5
+    /// Hears each write answered 409 Conflict.
+    var onConflict: (@Sendable () -> Void)?
     /// Own taints the Node was last seen to carry after a reconcile: one of these found
     /// missing was removed by someone else, and putting it back is a restore.
     private(set) var confirmed: [TaintSpec]
@@ -58,7 +60,9 @@ struct TaintReconciler {
                 current = try await api.patchTaints(nodeName, plan.taints, resourceVersion: current.resourceVersion)
                 confirmed = wanted
                 return (current, changes)
-            } catch where error.kind == .conflict && attempt < maxAttempts {
+            } catch where error.kind == .conflict {
+                onConflict?()
+                guard attempt < maxAttempts else { break }
                 // Spread competing writers apart before re-reading.
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 20...100) * attempt))
                 current = try await api.getNode(nodeName)

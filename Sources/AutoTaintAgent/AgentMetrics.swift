@@ -1,0 +1,149 @@
+import AutoTaintCore
+import CoreMetrics
+import FoundationEssentials
+import KubeClient
+import NodeMetrics
+
+/// The agent's metrics, recorded through swift-metrics (`CoreMetrics`) on the factory it
+/// is given: the process bootstraps `MetricsSystem` once with the Prometheus export and
+/// passes `MetricsSystem.factory`; tests pass a factory over their own registry.
+///
+/// Every name is in `AgentMetrics.catalog`, with its type and HELP text. All handles are
+/// thread-safe; the sampling loop, NodeSync and the HTTP thread use them concurrently.
+public final class AgentMetrics: Sendable {
+    public struct Description: Sendable, Equatable {
+        public enum Kind: String, Sendable { case gauge, counter }
+        public var kind: Kind
+        public var help: String
+        public var labels: [String]
+    }
+
+    /// Every metric the agent exports: name → type, HELP text, label names.
+    public static let catalog: [String: Description] = [
+        "autotaint_signal_usage_percent": .init(kind: .gauge, help:
+            "Last usage value of the signal, in percent of the node (0-100); kept while no new value arrives (see autotaint_signal_state).",
+            labels: ["signal"]),
+        "autotaint_signal_state": .init(kind: .gauge, help:
+            "1 for the signal's current hysteresis state, 0 for the others (normal, pending-high, pressure, pending-low, unknown).",
+            labels: ["signal", "state"]),
+        "autotaint_signal_tainted": .init(kind: .gauge, help:
+            "1 while the signal wants its taint on the node, else 0.", labels: ["signal"]),
+        "autotaint_signal_transitions_total": .init(kind: .counter, help:
+            "Hysteresis state changes of the signal.", labels: ["signal", "from", "to"]),
+        "autotaint_sample_source": .init(kind: .gauge, help:
+            "1 for the source the signal's last sample came from (or was tried from), 0 for the other.",
+            labels: ["signal", "source"]),
+        "autotaint_sample_errors_total": .init(kind: .counter, help:
+            "Ticks on which a signal got no value, by source and reason (e.g. prometheus timeout).",
+            labels: ["source", "reason"]),
+        KubeRequestMetrics.requestsName: .init(kind: .counter, help:
+            "Requests to the Kubernetes API server by verb and HTTP status code; code 0: no HTTP answer (connection failure, timeout).",
+            labels: ["verb", "code"]),
+        "autotaint_api_conflicts_total": .init(kind: .counter, help:
+            "Writes of the node's taints rejected with 409 Conflict (someone else wrote in between); each is re-read and retried.",
+            labels: []),
+        "autotaint_config_reloads_total": .init(kind: .counter, help:
+            "Config reloads by result (success, failure).", labels: ["result"]),
+        "autotaint_config_last_reload_success": .init(kind: .gauge, help:
+            "1 if the last config load or reload succeeded, 0 if it was rejected and the previous config is still in use.",
+            labels: []),
+        "autotaint_last_tick_timestamp_seconds": .init(kind: .gauge, help:
+            "Unix time of the sampling loop's last tick.", labels: []),
+    ]
+
+    private let factory: any MetricsFactory
+    private let signals: [SignalKind]
+    private let lastTick: Gauge
+    private let conflicts: CoreMetrics.Counter
+    private let lastReloadSuccess: Gauge
+
+    /// Creates the series that exist from the start: state, tainted and source per
+    /// enabled signal, the conflict and reload counters, and the last reload (1: the
+    /// config loaded at start is good). The usage gauge appears with the first value.
+    public init(factory: any MetricsFactory, signals: [SignalKind]) {
+        self.factory = factory
+        self.signals = signals
+        lastTick = Gauge(label: "autotaint_last_tick_timestamp_seconds", factory: factory)
+        conflicts = CoreMetrics.Counter(label: "autotaint_api_conflicts_total", factory: factory)
+        lastReloadSuccess = Gauge(label: "autotaint_config_last_reload_success", factory: factory)
+        lastReloadSuccess.record(1)
+        for result in ["success", "failure"] {
+            _ = CoreMetrics.Counter(label: "autotaint_config_reloads_total", dimensions: [("result", result)], factory: factory)
+        }
+        for signal in signals {
+            setState(signal, .normal)
+            setTainted(signal, false)
+        }
+    }
+
+    /// One signal's outcome of a tick: its value (or why there is none), and the state
+    /// before and after observing it.
+    public func observed(_ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState) {
+        let source: SampleSource
+        switch result {
+        case let .success(sample):
+            source = sample.source
+            gauge("autotaint_signal_usage_percent", [("signal", signal.rawValue)]).record(sample.percent)
+        case let .failure(noSample):
+            source = noSample.source
+            counter("autotaint_sample_errors_total", [("source", noSample.source.rawValue), ("reason", noSample.reason)])
+                .increment()
+        }
+        for candidate in [SampleSource.proc, .prometheus] {
+            gauge("autotaint_sample_source", [("signal", signal.rawValue), ("source", candidate.rawValue)])
+                .record(candidate == source ? 1 : 0)
+        }
+        if before.phase != after.phase {
+            counter("autotaint_signal_transitions_total", [
+                ("signal", signal.rawValue), ("from", before.phase.rawValue), ("to", after.phase.rawValue),
+            ]).increment()
+        }
+        setState(signal, after.phase)
+        setTainted(signal, after.tainted)
+    }
+
+    /// The signal's state at start, e.g. pressure when its taint was adopted.
+    public func started(_ signal: SignalKind, _ state: SignalState) {
+        setState(signal, state.phase)
+        setTainted(signal, state.tainted)
+    }
+
+    /// The loop ticked; `wallClock` is Unix time in seconds.
+    public func ticked(wallClock: Double = Date.now.timeIntervalSince1970) {
+        lastTick.record(wallClock)
+    }
+
+    /// A taint write was answered 409 Conflict.
+    public func apiConflict() {
+        conflicts.increment()
+    }
+
+    /// For the config hot reload: a reload was applied (`true`) or rejected (`false`,
+    /// the previous config stays). Sets `autotaint_config_last_reload_success` and counts
+    /// `autotaint_config_reloads_total{result}`.
+    public func configReloaded(success: Bool) {
+        counter("autotaint_config_reloads_total", [("result", success ? "success" : "failure")]).increment()
+        lastReloadSuccess.record(success ? 1 : 0)
+    }
+
+    private func setState(_ signal: SignalKind, _ phase: Phase) {
+        for candidate in Phase.allCases {
+            gauge("autotaint_signal_state", [("signal", signal.rawValue), ("state", candidate.rawValue)])
+                .record(candidate == phase ? 1 : 0)
+        }
+    }
+
+    private func setTainted(_ signal: SignalKind, _ tainted: Bool) {
+        gauge("autotaint_signal_tainted", [("signal", signal.rawValue)]).record(tainted ? 1 : 0)
+    }
+
+    // swift-metrics handles are looked up by name and labels in the factory's registry
+    // (one lock, one dictionary lookup): cheap at one tick per second.
+    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> Gauge {
+        Gauge(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+    }
+}

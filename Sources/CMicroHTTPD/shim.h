@@ -1,0 +1,4 @@
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
