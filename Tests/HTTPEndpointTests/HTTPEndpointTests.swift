@@ -107,15 +107,16 @@ import Testing
     }
 
     @Test func startingAndStoppingManyTimesLeaksNoDescriptor() throws {
-        // Other tests run in parallel in this process and open sockets too: a leak of
-        // even one descriptor per cycle shows as 100 more, their noise as a few dozen.
+        // Other tests run in parallel in this process and open sockets too (seen: +42 at
+        // one moment): a leak of even one descriptor per cycle shows as 300 more, which
+        // that noise cannot reach.
         let before = openDescriptors()
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             let endpoint = try HTTPEndpoint(address: "127.0.0.1:0", routes: Self.routes)
             _ = try RawHTTP.request("GET", "/hello", port: endpoint.port)
             endpoint.stop()
         }
-        #expect(openDescriptors() < before + 60)
+        #expect(openDescriptors() < before + 150)
     }
 
     @Test func ipv6LoopbackInBrackets() throws {
