@@ -24,15 +24,22 @@ public struct RetryBackoff: Equatable, Sendable {
     /// `jitter` in 0..<1 spreads retries of many agents over the second half of the
     /// period ("equal jitter"), so a cluster-wide outage does not end in a stampede.
     public mutating func recordFailure(at now: Instant, retryAfter: Duration? = nil, jitter: Double) {
-        failures += 1
         if let retryAfter {
+            failures += 1
             notBefore = now + retryAfter
             return
         }
+        notBefore = now + delayAfterFailure(jitter: jitter)
+    }
+
+    /// For a loop that sleeps between attempts: counts a failure and returns how long to
+    /// wait before the next attempt.
+    public mutating func delayAfterFailure(jitter: Double) -> Duration {
+        failures += 1
         let doublings = min(failures - 1, 30)
         var period = base * (1 << doublings)
         if period > cap { period = cap }
-        notBefore = now + period / 2 + period / 2 * min(max(jitter, 0), 1)
+        return period / 2 + period / 2 * min(max(jitter, 0), 1)
     }
 
     /// How long until the next attempt is allowed (zero when it is).

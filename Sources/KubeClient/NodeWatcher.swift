@@ -1,3 +1,4 @@
+import AutoTaintCore
 import FoundationEssentials
 
 /// Follows one Node for `KubeAPI.nodeUpdates`: a GET, then watches from the Node's
@@ -38,7 +39,7 @@ struct NodeWatcher: Sendable {
     }
 
     private func follow(_ continuation: AsyncStream<Node>.Continuation) async {
-        var backoff = Backoff(initial: api.settings.initialBackoff, maximum: api.settings.maximumBackoff)
+        var backoff = RetryBackoff(base: api.settings.initialBackoff, cap: api.settings.maximumBackoff)
         var resourceVersion: String?
         while !Task.isCancelled {
             guard let from = resourceVersion else {
@@ -48,13 +49,13 @@ struct NodeWatcher: Sendable {
                     resourceVersion = node.resourceVersion
                 } catch {
                     report("cannot read node \(name): \(error)")
-                    try? await Task.sleep(for: backoff.next())
+                    try? await Task.sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
                 }
                 continue
             }
             let outcome = await watch(from: from, continuation)
             resourceVersion = outcome.resourceVersion
-            if outcome.healthy { backoff.reset() }
+            if outcome.healthy { backoff.recordSuccess() }
             switch outcome.ending {
             case .closed where outcome.healthy:
                 continue
@@ -67,7 +68,7 @@ struct NodeWatcher: Sendable {
             case .failed(let problem):
                 report("the watch of node \(name) failed: \(problem)")
             }
-            try? await Task.sleep(for: backoff.next())
+            try? await Task.sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
         }
     }
 

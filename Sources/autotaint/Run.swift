@@ -171,8 +171,7 @@ extension Run {
             } catch {
                 logger.warning("cannot read the Node", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 guard attempt < 4 else { break }
-                backoff.recordFailure(at: .now, jitter: Double.random(in: 0..<1))
-                try await Task.sleep(for: backoff.wait(at: .now))
+                try await Task.sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
             }
         }
         logger.critical("cannot read the Node at start: giving up")

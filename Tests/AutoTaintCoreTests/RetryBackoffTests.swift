@@ -37,3 +37,11 @@ private let start = ContinuousClock.now
     for _ in 1...200 { backoff.recordFailure(at: start, jitter: 1) }
     #expect(backoff.wait(at: start) == .seconds(60))
 }
+
+@Test func aSleepingLoopGetsTheSameWaits() {
+    var backoff = RetryBackoff(base: .seconds(1), cap: .seconds(8))
+    let waits = (1...5).map { _ in backoff.delayAfterFailure(jitter: 0) }
+    #expect(waits == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(4)])
+    backoff.recordSuccess()
+    #expect(backoff.delayAfterFailure(jitter: 1) == .seconds(1))
+}
