@@ -118,18 +118,32 @@ def test_foreign_taints_survive_conflicts_and_a_concurrent_writer(tmp_path, fake
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         with stress(10) as load:
             wait_until(lambda: own_taints(api), 30, "our taint despite conflicts")
-            api.kubectl("taint", "node", "node-1", "example.com/by-hand=yes:PreferNoSchedule")
             load.wait(timeout=60)
         wait_until(lambda: not own_taints(api), 60, "our taint removed")
         stats = api.stop_foreign_writer()
         assert stats["lost"] == [], stats
         assert stats["writes"] > 20
         taints = api.node("node-1")["spec"]["taints"]
-        assert "example.com/by-hand" in [t["key"] for t in taints]
         for taint in writer.expected_taints():
             assert taint in taints
         assert OURS not in [t["key"] for t in taints]
         assert len([r for r in api.requests(method="PATCH") if r["status"] == 409]) >= 3
+
+        # A taint added by hand while the agent writes. Not during the writer above:
+        # `kubectl taint` sends no resourceVersion, so it would erase the writer's taints
+        # itself (kubernetes-api.md); the agent's own writes always carry one.
+        with stress(8) as load:
+            api.kubectl("taint", "node", "node-1", "example.com/by-hand=yes:PreferNoSchedule")
+            wait_until(lambda: own_taints(api), 30, "our taint in the second cycle")
+            load.wait(timeout=60)
+        wait_until(lambda: not own_taints(api), 60, "our taint removed again")
+        assert "example.com/by-hand" in [t["key"] for t in api.node("node-1")["spec"]["taints"]]
+
+        agent_taint_writes = [r for r in api.requests(method="PATCH", path="/api/v1/nodes/node-1")
+                              if (r.get("user_agent") or "").startswith("autotaint/")]
+        assert len(agent_taint_writes) >= 4
+        for request in agent_taint_writes:
+            assert '"resourceVersion"' in request["body"], request["body"]
         assert agent.process.poll() is None
 
 
