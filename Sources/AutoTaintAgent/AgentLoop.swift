@@ -93,9 +93,7 @@ public struct AgentLoop: Service {
                 // A signal enabled by a reload starts untainted, with its clocks from now.
                 let before = states[signal] ?? SignalState(startingAt: now)
                 var after = before
-                after.observe(
-                    try? result.get().percent, at: now,
-                    Thresholds(config.signals[signal], staleAfter: config.prometheus.staleAfter))
+                after.observe(try? result.get().percent, at: now, Thresholds(signal, in: config))
                 states[signal] = after
                 log(signal, result, before: before, after: after)
                 metrics?.observed(signal, result, before: before, after: after)
@@ -119,7 +117,7 @@ public struct AgentLoop: Service {
         var metadata: Logger.Metadata = ["signal": "\(signal)", "state": "\(after.phase.rawValue)"]
         switch result {
         case let .success(sample):
-            metadata["percent"] = "\((sample.percent * 10).rounded() / 10)"
+            metadata["percent"] = "\(oneDecimal(sample.percent))"
             metadata["source"] = "\(sample.source.rawValue)"
             logger.log(level: dryRun ? .info : .debug, "sample", metadata: metadata)
         case let .failure(noSample):

@@ -80,7 +80,12 @@ extension SignalKind {
 
 /// A measured value with one decimal: `93.4%`.
 func valueText(_ percent: Double) -> String {
-    "\((percent * 10).rounded() / 10)%"
+    oneDecimal(percent) + "%"
+}
+
+/// A value rounded to one decimal, as logs and messages show it: `93.4`.
+public func oneDecimal(_ value: Double) -> String {
+    "\((value * 10).rounded() / 10)"
 }
 
 /// A configured threshold as written: `80`, or `80.5` when it has a fraction.

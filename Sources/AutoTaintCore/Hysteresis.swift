@@ -34,6 +34,11 @@ public struct Thresholds: Equatable, Sendable {
             recoverFor: signal.recoverFor, minHold: signal.minHold, staleAfter: staleAfter
         )
     }
+
+    /// `signal`'s thresholds in `config`; a signal goes unknown after `prometheus.staleAfter`.
+    public init(_ signal: SignalKind, in config: Config) {
+        self.init(config.signals[signal], staleAfter: config.prometheus.staleAfter)
+    }
 }
 
 /// Where a signal stands. `pending-high` is still on the untainted side and `pending-low`

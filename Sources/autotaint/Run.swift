@@ -36,8 +36,7 @@ struct Run: AsyncParsableCommand {
         let settings = try config.load()
         let dryRun = settings.dryRun || self.dryRun
         // Guessing the Node a real run writes to would be dangerous; a dry run may.
-        guard let nodeName = node ?? [settings.nodeName, environmentValue("NODE_NAME") ?? ""].first(where: { !$0.isEmpty })
-            ?? (dryRun ? hostName() : nil)
+        guard let nodeName = node ?? configuredNodeName(settings) ?? (dryRun ? hostName() : nil)
         else {
             printError("no node name: pass --node, set nodeName in the config, or set $NODE_NAME")
             throw ExitCode(1)
@@ -66,10 +65,7 @@ struct Run: AsyncParsableCommand {
             logger: agentLogger,
             sampler: { [agentLogger] config in
                 makeSampler(for: config, node: nodeName) { change in
-                    agentLogger.warning("source fallback", metadata: [
-                        "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
-                        "reason": "\(change.reason)", "detail": "\(change.detail)",
-                    ])
+                    change.log(to: agentLogger)
                     output.yield(.announce(change.event))
                 }
             },
@@ -177,6 +173,11 @@ extension Run {
         logger.critical("cannot read the Node at start: giving up")
         throw ExitCode(2)
     }
+}
+
+/// The node name the config or `$NODE_NAME` gives, if any.
+func configuredNodeName(_ config: Config) -> String? {
+    [config.nodeName, environmentValue("NODE_NAME") ?? ""].first { !$0.isEmpty }
 }
 
 func environmentValue(_ name: String) -> String? {

@@ -47,12 +47,8 @@ struct SampleCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let signals = settings.signals.enabled
-        let nodeName = [settings.nodeName, environmentValue("NODE_NAME") ?? ""].first { !$0.isEmpty } ?? hostName()
-        var sampler = makeSampler(for: settings, node: nodeName) { change in
-            logger.warning("source fallback", metadata: [
-                "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
-                "reason": "\(change.reason)", "detail": "\(change.detail)",
-            ])
+        var sampler = makeSampler(for: settings, node: configuredNodeName(settings) ?? hostName()) { change in
+            change.log(to: logger)
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -72,11 +68,9 @@ struct SampleCommand: AsyncParsableCommand {
                 let result = results[signal]
                 let value = try? result?.get()
                 var state = states[signal, default: SignalState(startingAt: start)]
-                state.observe(
-                    value?.percent, at: now,
-                    Thresholds(settings.signals[signal], staleAfter: settings.prometheus.staleAfter))
+                state.observe(value?.percent, at: now, Thresholds(signal, in: settings))
                 states[signal] = state
-                let shown = value.map { "\(($0.percent * 10).rounded() / 10)%" } ?? "n/a"
+                let shown = value.map { oneDecimal($0.percent) + "%" } ?? "n/a"
                 line += " \(signal.rawValue) \(shown) \(state.phase.rawValue)"
                 if case let .failure(noSample)? = result { line += " (\(noSample.reason): \(noSample.detail))" }
             }
