@@ -58,7 +58,7 @@ struct SampleCommand: AsyncParsableCommand {
         var printed = 0
         var deadline = start
         while count.map({ printed < $0 }) ?? true {
-            deadline += settings.sampling.interval
+            deadline = max(deadline + settings.sampling.interval, clock.now)  // no burst after a slow tick, as in the loop
             try await Task.sleep(until: deadline, clock: .continuous)
             let now = clock.now
             let results = await sampler.sample(signals)
