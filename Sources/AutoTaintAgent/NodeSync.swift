@@ -175,6 +175,7 @@ struct SyncState {
     private mutating func write(
         wanted: [TaintSpec]?, reports: [ConditionReport], at now: Instant, force: Bool, because: String?
     ) async {
+        let began = ContinuousClock.now
         do {
             if nodeStale {
                 node = try await api.getNode(node.name)
@@ -199,10 +200,13 @@ struct SyncState {
             health?.reconciled()
         } catch {
             nodeStale = true
-            backoff.recordFailure(at: now, retryAfter: error.retryAfter, jitter: Double.random(in: 0..<1))
+            // Waits count from the failed answer, not from the tick: a `Retry-After: 2` after
+            // a request that took a second is still two seconds of quiet for the server.
+            let failedAt = now + (ContinuousClock.now - began)
+            backoff.recordFailure(at: failedAt, retryAfter: error.retryAfter, jitter: Double.random(in: 0..<1))
             logger.error("API request failed; retrying later", metadata: [
                 "verb": "\(error.verb)", "resource": "\(error.resource)", "kind": "\(error.kind)",
-                "error": "\(error.message)", "retryIn": "\(backoff.wait(at: now))",
+                "error": "\(error.message)", "retryIn": "\(backoff.wait(at: failedAt))",
             ])
         }
     }

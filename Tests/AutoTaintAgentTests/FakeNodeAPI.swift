@@ -11,6 +11,8 @@ actor FakeNodeAPI: NodeAPI {
     private var failures: [(request: String, error: KubeError)] = []
     /// Runs before the next taint PATCH is applied: a concurrent writer.
     private var beforeNextTaintPatch: (@Sendable (inout Node) -> Void)?
+    /// How long each request takes to be answered (a slow server).
+    private var latency: Duration = .zero
 
     init(_ node: Node) { self.node = node }
 
@@ -22,16 +24,17 @@ actor FakeNodeAPI: NodeAPI {
         bump()
     }
     func clearRequests() { requests = [] }
+    func answerAfter(_ latency: Duration) { self.latency = latency }
 
     func getNode(_ name: String) async throws(KubeError) -> Node {
-        try record("GET node")
+        try await exchange("GET node")
         return node
     }
 
     nonisolated func nodeUpdates(_ name: String) -> AsyncStream<Node> { AsyncStream { $0.finish() } }
 
     func patchTaints(_ name: String, _ taints: [Taint], resourceVersion: String) async throws(KubeError) -> Node {
-        try record("PATCH taints")
+        try await exchange("PATCH taints")
         if let write = beforeNextTaintPatch {
             beforeNextTaintPatch = nil
             write(&node)
@@ -46,7 +49,7 @@ actor FakeNodeAPI: NodeAPI {
     }
 
     func patchConditions(_ name: String, _ conditions: [NodeCondition]) async throws(KubeError) -> Node {
-        try record("PATCH status")
+        try await exchange("PATCH status")
         for condition in conditions {
             if let index = node.conditions.firstIndex(where: { $0.type == condition.type }) {
                 var merged = condition
@@ -61,12 +64,13 @@ actor FakeNodeAPI: NodeAPI {
     }
 
     func postEvent(_ event: NodeEvent, about node: Node) async throws(KubeError) {
-        try record("POST event")
+        try await exchange("POST event")
         events.append(event)
     }
 
-    private func record(_ request: String) throws(KubeError) {
+    private func exchange(_ request: String) async throws(KubeError) {
         requests.append(request)
+        if latency > .zero { try? await Task.sleep(for: latency) }
         if let index = failures.firstIndex(where: { $0.request == request }) { throw failures.remove(at: index).error }
     }
 

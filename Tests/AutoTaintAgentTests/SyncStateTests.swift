@@ -110,7 +110,20 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     await state.tick(view(pressure: true), config, at: at(0))
     await state.tick(view(pressure: true), config, at: at(1))
     #expect(await api.requests == ["PATCH taints"])
-    await state.tick(view(pressure: true), config, at: at(2))
+    await state.tick(view(pressure: true), config, at: at(2) + .milliseconds(100))  // the 2 s count from the answer
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+}
+
+@Test func retryAfterCountsFromTheAnswerNotFromTheTick() async {
+    var (api, state) = await setUp()
+    await api.answerAfter(.milliseconds(300))
+    await api.failNext("PATCH taints", KubeError(kind: .throttled, verb: "PATCH", resource: "nodes/node-1", message: "slow down",
+                                 retryAfter: .seconds(2)))
+    let tick = ContinuousClock.now
+    await state.tick(view(pressure: true), config, at: tick)
+    await state.tick(view(pressure: true), config, at: tick + .seconds(2))  // 1.7 s after the 429
+    #expect(await api.requests == ["PATCH taints"])
+    await state.tick(view(pressure: true), config, at: tick + .seconds(3))
     #expect(await api.node.taints == [foreign, Taint(ours)])
 }
 

@@ -1,6 +1,5 @@
 """The real agent against the fake API server: taints, conditions and events as kubectl
 sees them, under load from stress-ng on this machine's real /proc."""
-import collections
 import re
 import shutil
 import signal
@@ -9,6 +8,8 @@ import time
 import pytest
 
 from agent_process import Agent, run, stress
+from node_view import condition, own_taints, verb_counts
+from waiting import wait_until
 
 OURS = "autotaint.dev/cpu-pressure"
 
@@ -36,44 +37,9 @@ def start_agent(tmp_path, api, *extra, high=50, remove="true", node="node-1"):
                  "--config", write_config(tmp_path, high, remove), *extra)
 
 
-def own_taints(api, node="node-1"):
-    return [t for t in api.node(node)["spec"].get("taints") or [] if t["key"] == OURS]
-
-
-def condition(api, node="node-1", kind="CPUPressure"):
-    return next((c for c in api.node(node)["status"].get("conditions", []) if c["type"] == kind), None)
-
-
-def described_taints(described):
-    """The Taints block of `kubectl describe node`: one taint a line, the first after the label."""
-    block = described.split("Taints:", 1)[1].split("Unschedulable:", 1)[0]
-    return block.split()
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
 def writes(api):
     """(method, path) of every request that changes something."""
     return [(r["method"], r["path"]) for r in api.requests() if r["method"] not in ("GET", "HEAD")]
-
-
-def verb_counts(api):
-    """The agent's requests (not kubectl's) by verb, a watch counted as WATCH."""
-    counts = collections.Counter()
-    for r in api.requests():
-        if not (r.get("user_agent") or "").startswith("autotaint/"):
-            continue
-        watch = r["params"].get("watch") in ("true", "1")
-        counts["WATCH" if watch else r["method"]] += 1
-    return dict(counts)
 
 
 @needs_stress
@@ -82,12 +48,12 @@ def test_pressure_cycle_is_what_kubectl_describe_shows(tmp_path, fake_api):
     api.kubectl("taint", "node", "node-1", "example.com/dedicated=db:NoSchedule")
     with start_agent(tmp_path, api) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
-        assert condition(api)["status"] == "False"
+        assert condition(api, "CPUPressure")["status"] == "False"
         api.clear_requests()
         with stress(15) as load:
-            wait_until(lambda: own_taints(api), 30, "our taint under load")
-            assert own_taints(api) == [{"key": OURS, "value": "true", "effect": "NoSchedule"}]
-            cond = wait_until(lambda: (c := condition(api)) and c["status"] == "True" and c, 5, "condition True")
+            wait_until(lambda: own_taints(api, OURS), 30, "our taint under load")
+            assert own_taints(api, OURS) == [{"key": OURS, "value": "true", "effect": "NoSchedule"}]
+            cond = wait_until(lambda: (c := condition(api, "CPUPressure")) and c["status"] == "True" and c, 5, "condition True")
             assert cond["reason"] == "CPUUsageHigh"
             assert re.fullmatch(r"CPU \d+\.\d% >= 50% for 3s \(proc\)", cond["message"]), cond["message"]
 
@@ -100,9 +66,9 @@ def test_pressure_cycle_is_what_kubectl_describe_shows(tmp_path, fake_api):
             assert re.search(r"Normal\s+TaintAdded\s+.*Added taint autotaint.dev/cpu-pressure=true:NoSchedule: CPU",
                              described), described
             load.wait(timeout=60)
-        wait_until(lambda: not own_taints(api), 60, "our taint removed after the load")
+        wait_until(lambda: not own_taints(api, OURS), 60, "our taint removed after the load")
         assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/dedicated"]
-        wait_until(lambda: condition(api)["status"] == "False", 5, "condition False")
+        wait_until(lambda: condition(api, "CPUPressure")["status"] == "False", 5, "condition False")
         reasons = [e["reason"] for e in api.events()]
         assert reasons == ["TaintAdded", "TaintRemoved"], reasons
         print("requests during one enter/leave cycle:", verb_counts(api))
@@ -117,9 +83,9 @@ def test_foreign_taints_survive_conflicts_and_a_concurrent_writer(tmp_path, fake
     with start_agent(tmp_path, api) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         with stress(10) as load:
-            wait_until(lambda: own_taints(api), 30, "our taint despite conflicts")
+            wait_until(lambda: own_taints(api, OURS), 30, "our taint despite conflicts")
             load.wait(timeout=60)
-        wait_until(lambda: not own_taints(api), 60, "our taint removed")
+        wait_until(lambda: not own_taints(api, OURS), 60, "our taint removed")
         stats = api.stop_foreign_writer()
         assert stats["lost"] == [], stats
         assert stats["writes"] > 20
@@ -134,9 +100,9 @@ def test_foreign_taints_survive_conflicts_and_a_concurrent_writer(tmp_path, fake
         # itself (kubernetes-api.md); the agent's own writes always carry one.
         with stress(8) as load:
             api.kubectl("taint", "node", "node-1", "example.com/by-hand=yes:PreferNoSchedule")
-            wait_until(lambda: own_taints(api), 30, "our taint in the second cycle")
+            wait_until(lambda: own_taints(api, OURS), 30, "our taint in the second cycle")
             load.wait(timeout=60)
-        wait_until(lambda: not own_taints(api), 60, "our taint removed again")
+        wait_until(lambda: not own_taints(api, OURS), 60, "our taint removed again")
         assert "example.com/by-hand" in [t["key"] for t in api.node("node-1")["spec"]["taints"]]
 
         agent_taint_writes = [r for r in api.requests(method="PATCH", path="/api/v1/nodes/node-1")
@@ -155,7 +121,7 @@ def test_dry_run_sends_no_write(tmp_path, fake_api):
         load.wait(timeout=60)
         assert writes(api) == []
         assert any(r["method"] == "GET" and r["path"] == "/api/v1/nodes/node-1" for r in api.requests())
-        assert own_taints(api) == []
+        assert own_taints(api, OURS) == []
 
 
 def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
@@ -187,14 +153,14 @@ def test_restart_in_pressure_adopts_and_sigterm_cleans_up(tmp_path, fake_api):
         time.sleep(3)
         taint_writes = [w for w in writes(api) if w == ("PATCH", "/api/v1/nodes/node-1")]
         assert taint_writes == [], "a restart in pressure must not remove and re-add the taint"
-        assert own_taints(api)
+        assert own_taints(api, OURS)
 
         code, seconds = agent.terminate(signal.SIGTERM)
         assert code == 0
         assert seconds < 5
-        assert own_taints(api) == []
+        assert own_taints(api, OURS) == []
         assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/keep"]
-        stopped = condition(api)
+        stopped = condition(api, "CPUPressure")
         assert (stopped["status"], stopped["reason"]) == ("Unknown", "AgentStopped")
 
 

@@ -4,6 +4,8 @@ import os
 import time
 
 from agent_process import Agent
+from node_view import own_taints
+from waiting import wait_until
 
 OURS = "autotaint.dev/memory-pressure"
 
@@ -38,21 +40,8 @@ class ConfigMapVolume:
         os.replace(self.root / "..data_tmp", self.root / "..data")
 
 
-def own_taints(api):
-    return [t for t in api.node("node-1")["spec"].get("taints") or [] if t["key"] == OURS]
-
-
 def event_reasons(api):
     return [e["reason"] for e in api.events()]
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def test_reload_applies_keeps_state_and_rejects_a_bad_file(tmp_path, fake_api):
@@ -61,13 +50,13 @@ def test_reload_applies_keeps_state_and_rejects_a_bad_file(tmp_path, fake_api):
     volume_dir.mkdir()
     volume = ConfigMapVolume(volume_dir, ALWAYS.format(high=0.1, hold="1s"))
     with Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", "node-1", "--config", volume.path) as agent:
-        wait_until(lambda: own_taints(api), 20, "pressure with the first config")
+        wait_until(lambda: own_taints(api, OURS), 20, "pressure with the first config")
 
         # Only thresholds change: the taint must stay (no remove and re-add).
         volume.update(ALWAYS.format(high=0.2, hold="2s"))
         agent.wait_for(lambda e: e["msg"] == "config reloaded", timeout=10)
         time.sleep(3)
-        assert own_taints(api)
+        assert own_taints(api, OURS)
         assert "TaintRemoved" not in event_reasons(api)
         assert not [e for e in agent.lines() if e["msg"] == "transition" and e["to"] != "pressure"
                     and e.get("from") == "pressure"]
@@ -80,11 +69,11 @@ def test_reload_applies_keeps_state_and_rejects_a_bad_file(tmp_path, fake_api):
         rejected_event = [e for e in api.events() if e["reason"] == "ConfigRejected"][0]
         assert rejected_event["type"] == "Warning" and "lowPercent" in rejected_event["message"]
         time.sleep(2)
-        assert own_taints(api)
+        assert own_taints(api, OURS)
 
         # A valid file again: thresholds no load reaches, so the taint goes after recoverFor.
         volume.update(NEVER)
-        wait_until(lambda: not own_taints(api), 20, "taint removed under the new thresholds")
+        wait_until(lambda: not own_taints(api, OURS), 20, "taint removed under the new thresholds")
         assert event_reasons(api).count("ConfigReloaded") == 2
         assert agent.process.poll() is None
 
@@ -97,7 +86,7 @@ def test_node_annotations_override_the_thresholds(tmp_path, fake_api):
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         api.kubectl("annotate", "node", "node-1", "autotaint.dev/memory-high-percent=0.1",
                     "autotaint.dev/memory-low-percent=0")
-        wait_until(lambda: own_taints(api), 20, "pressure under the annotation's thresholds")
+        wait_until(lambda: own_taints(api, OURS), 20, "pressure under the annotation's thresholds")
         message = next(c for c in api.node("node-1")["status"]["conditions"]
                        if c["type"] == "MemoryUsagePressure")["message"]
         assert ">= 0.1%" in message, message
@@ -106,4 +95,4 @@ def test_node_annotations_override_the_thresholds(tmp_path, fake_api):
         ignored = agent.wait_for(lambda e: e["msg"] == "node annotation ignored", timeout=10)
         assert "oops" in ignored["problem"]
         # The bad pair is ignored whole: back to the ConfigMap's 99/98, so the taint goes.
-        wait_until(lambda: not own_taints(api), 20, "taint removed once the annotations are ignored")
+        wait_until(lambda: not own_taints(api, OURS), 20, "taint removed once the annotations are ignored")

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from agent_process import Agent, binary, clean_env
-from prometheus_stack import Prometheus, ensure_installed, free_port, http_get, wait_until
+from prometheus_stack import Prometheus, ensure_installed, free_port, http_get
+from waiting import wait_until
 
 NAMES = {
     "autotaint_signal_usage_percent": "gauge",

@@ -17,7 +17,8 @@ import pytest
 
 from agent_process import Agent, binary, clean_env, timestamp
 from prometheus_stack import (FAST_QUERY, STRESS_NG, NodeExporter, Prometheus, SyntheticStat, ensure_installed,
-                              free_port, stack_config, wait_until)
+                              free_port, stack_config)
+from waiting import wait_until
 
 # node name -> synthetic CPU load (percent). node-1 vs node-10 is the seed's regex bug;
 # db.lab vs dbxlab shows the dot is escaped (unescaped, "." matches "x").
