@@ -37,6 +37,12 @@ def start_agent(tmp_path, api, *extra, high=50, remove="true", node="node-1"):
                  "--config", write_config(tmp_path, high, remove), *extra)
 
 
+def described_taints(described):
+    """The Taints block of `kubectl describe node`: one taint a line, the first after the label."""
+    block = described.split("Taints:", 1)[1].split("Unschedulable:", 1)[0]
+    return block.split()
+
+
 def writes(api):
     """(method, path) of every request that changes something."""
     return [(r["method"], r["path"]) for r in api.requests() if r["method"] not in ("GET", "HEAD")]

@@ -2,7 +2,6 @@
 product.md "Footprint"): no product source imports it, and no product binary links it."""
 import re
 import subprocess
-from pathlib import Path
 
 from agent_process import REPO
 

@@ -9,8 +9,6 @@ import subprocess
 import threading
 import time
 
-import pytest
-
 from agent_process import Agent, binary, clean_env
 from prometheus_stack import Prometheus, ensure_installed, free_port, http_get
 from waiting import wait_until
