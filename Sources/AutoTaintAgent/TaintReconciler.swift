@@ -27,6 +27,10 @@ struct TaintReconciler {
     /// Own taints the Node was last seen to carry after a reconcile: one of these found
     /// missing was removed by someone else, and putting it back is a restore.
     private(set) var confirmed: [TaintSpec]
+    /// A write whose outcome is unknown (no answer, a 5xx): if the next reconcile finds
+    /// the Node already as it wanted, that write was applied and its changes are reported
+    /// then, so no taint appears without its Event.
+    private var unanswered: (wanted: [TaintSpec], changes: TaintChanges)?
 
     init(api: any NodeAPI, nodeName: String, dryRun: Bool, confirmed: [TaintSpec]) {
         self.api = api
@@ -44,8 +48,10 @@ struct TaintReconciler {
         for attempt in 1...maxAttempts {
             let plan = TaintSet.plan(current: current.taints, ownKeys: ownKeys, wanted: wanted, make: Taint.init)
             guard plan.changesSomething else {
+                let applied = unanswered.flatMap { $0.wanted == wanted ? $0.changes : nil } ?? TaintChanges()
+                unanswered = nil
                 confirmed = wanted
-                return (current, TaintChanges())
+                return (current, applied)
             }
             let changes = TaintChanges(
                 added: plan.added.filter { !confirmed.contains($0) },
@@ -58,8 +64,12 @@ struct TaintReconciler {
             }
             do {
                 current = try await api.patchTaints(nodeName, plan.taints, resourceVersion: current.resourceVersion)
+                unanswered = nil
                 confirmed = wanted
                 return (current, changes)
+            } catch where error.kind.mayHaveBeenApplied {
+                unanswered = (wanted, changes)
+                throw error
             } catch where error.kind == .conflict {
                 onConflict?()
                 guard attempt < maxAttempts else { break }

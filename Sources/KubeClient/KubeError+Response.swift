@@ -20,6 +20,18 @@ extension KubeError.Kind {
     }
 }
 
+extension KubeError.Kind {
+    /// Whether a write that failed this way may still have been applied: no answer, a
+    /// server error (a 504 after the write was stored) or an answer that could not be
+    /// read. A 4xx, 409 and 429 included, means the write was refused.
+    public var mayHaveBeenApplied: Bool {
+        switch self {
+        case .transport, .serverError, .undecodable, .unexpectedStatus: true
+        case .badRequest, .unauthorized, .forbidden, .notFound, .conflict, .unsupportedMediaType, .invalid, .throttled: false
+        }
+    }
+}
+
 extension KubeError {
     /// A non-2xx answer: its kind from the status, its message from the `Status` body (or
     /// the start of whatever body came), `retryAfter` from `Retry-After`.

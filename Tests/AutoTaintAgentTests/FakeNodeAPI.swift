@@ -9,6 +9,8 @@ actor FakeNodeAPI: NodeAPI {
     private(set) var requests: [String] = []
     private(set) var events: [NodeEvent] = []
     private var failures: [(request: String, error: KubeError)] = []
+    /// Taint PATCHes that are applied but answered with an error (a cut connection).
+    private var lostAnswers: [KubeError] = []
     /// Runs before the next taint PATCH is applied: a concurrent writer.
     private var beforeNextTaintPatch: (@Sendable (inout Node) -> Void)?
     /// How long each request takes to be answered (a slow server).
@@ -18,6 +20,7 @@ actor FakeNodeAPI: NodeAPI {
 
     /// The next requests named `request` (e.g. "PATCH taints") fail with `errors`, in order.
     func failNext(_ request: String, _ errors: KubeError...) { failures += errors.map { (request, $0) } }
+    func applyNextTaintPatchButFail(_ error: KubeError) { lostAnswers.append(error) }
     func interleave(_ write: @escaping @Sendable (inout Node) -> Void) { beforeNextTaintPatch = write }
     func edit(_ change: (inout Node) -> Void) {
         change(&node)
@@ -45,6 +48,7 @@ actor FakeNodeAPI: NodeAPI {
         }
         node.taints = taints
         bump()
+        if !lostAnswers.isEmpty { throw lostAnswers.removeFirst() }
         return node
     }
 

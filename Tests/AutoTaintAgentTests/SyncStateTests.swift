@@ -127,6 +127,29 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
     #expect(await api.node.taints == [foreign, Taint(ours)])
 }
 
+@Test(arguments: [KubeError.Kind.transport, .serverError(504), .undecodable])
+func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.Kind) async {
+    var (api, state) = await setUp()
+    await api.applyNextTaintPatchButFail(KubeError(kind: kind, verb: "PATCH", resource: "nodes/node-1", message: "lost"))
+    await state.tick(view(pressure: true), config, at: at(0))
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+    #expect(await api.events == [])
+    await state.tick(view(pressure: true), config, at: at(2))
+    #expect(await api.requests == ["PATCH taints", "GET node", "POST event", "PATCH status"])
+    #expect(await api.events.map(\.reason) == ["TaintAdded"])
+    await state.tick(view(pressure: true), config, at: at(3))
+    #expect(await api.events.map(\.reason) == ["TaintAdded"])
+}
+
+@Test func aRefusedWriteFoundAppliedBySomeoneElseIsNotOurs() async {
+    var (api, state) = await setUp()
+    await api.failNext("PATCH taints", KubeError(kind: .forbidden, verb: "PATCH", resource: "nodes/node-1", message: "no"))
+    await state.tick(view(pressure: true), config, at: at(0))
+    await api.edit { $0.taints.append(Taint(ours)) }
+    await state.tick(view(pressure: true), config, at: at(2))
+    #expect(await api.events == [])
+}
+
 @Test func conflictsForeverGiveUpAfterBoundedAttempts() async {
     var (api, state) = await setUp()
     let conflict = KubeError(kind: .conflict, verb: "PATCH", resource: "nodes/node-1", message: "modified")
