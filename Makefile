@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run run-offline test unit e2e e2e-deps manifest-deps manifests image-check clean
+.PHONY: deps build release run run-offline test unit tsan e2e e2e-deps manifest-deps manifests image-check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,18 @@ run-offline: release
 
 unit: deps
 	swift test
+
+# The unit tests again under ThreadSanitizer, in their own scratch path (other flags, so
+# they would rebuild .build each time). halt_on_error: the first data race ends the run
+# with an error; the grep catches a report that somehow did not (e.g. a child process).
+TSAN_SCRATCH := .build-tsan
+TSAN_LOG := $(TSAN_SCRATCH)/tsan-test.log
+
+tsan: deps
+	swift build --build-tests --sanitize=thread --scratch-path $(TSAN_SCRATCH)
+	set -o pipefail; TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  swift test --skip-build --sanitize=thread --scratch-path $(TSAN_SCRATCH) 2>&1 | tee $(TSAN_LOG)
+	@! grep -q 'ThreadSanitizer' $(TSAN_LOG) || { echo "tsan: ThreadSanitizer reported a problem, see $(TSAN_LOG)" >&2; exit 1; }
 
 # Prometheus, node exporter and stress-ng for the end-to-end tests.
 e2e-deps:
@@ -52,4 +64,4 @@ image-check: manifest-deps release
 test: unit image-check manifests e2e
 
 clean:
-	rm -rf .build
+	rm -rf .build $(TSAN_SCRATCH)
