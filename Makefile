@@ -59,9 +59,10 @@ manifests: manifest-deps release
 image-check: manifest-deps release
 	deploy-tests/image-check.sh $(BIN)
 
-# Unit tests, the image check and manifests, then the end-to-end tests against the release
-# binary, whose pytest summary line closes the run.
-test: unit image-check manifests e2e
+# Unit tests (plain, then under ThreadSanitizer: about 2.5 min more, its build included),
+# the image check and manifests, then the end-to-end tests against the release binary,
+# whose pytest summary line closes the run.
+test: unit tsan image-check manifests e2e
 
 clean:
 	rm -rf .build $(TSAN_SCRATCH)
