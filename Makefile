@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run run-offline test unit e2e e2e-deps manifest-deps manifests image-check clean
+.PHONY: deps build release run run-offline test unit tsan e2e e2e-deps manifest-deps manifests image-check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,18 @@ run-offline: release
 unit: deps
 	swift test
 
+# The unit tests again under ThreadSanitizer, in their own scratch path (other flags, so
+# they would rebuild .build each time). halt_on_error: the first data race ends the run
+# with an error; the grep catches a report that somehow did not (e.g. a child process).
+TSAN_SCRATCH := .build-tsan
+TSAN_LOG := $(TSAN_SCRATCH)/tsan-test.log
+
+tsan: deps
+	swift build --build-tests --sanitize=thread --scratch-path $(TSAN_SCRATCH)
+	set -o pipefail; TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  swift test --skip-build --sanitize=thread --scratch-path $(TSAN_SCRATCH) 2>&1 | tee $(TSAN_LOG)
+	@! grep -q 'ThreadSanitizer' $(TSAN_LOG) || { echo "tsan: ThreadSanitizer reported a problem, see $(TSAN_LOG)" >&2; exit 1; }
+
 # Prometheus, node exporter and stress-ng for the end-to-end tests.
 e2e-deps:
 	@sh Tests/e2e/install-prometheus-deps.sh
@@ -47,9 +59,10 @@ manifests: manifest-deps release
 image-check: manifest-deps release
 	deploy-tests/image-check.sh $(BIN)
 
-# Unit tests, the image check and manifests, then the end-to-end tests against the release
-# binary, whose pytest summary line closes the run.
-test: unit image-check manifests e2e
+# Unit tests (plain, then under ThreadSanitizer: about 2.5 min more, its build included),
+# the image check and manifests, then the end-to-end tests against the release binary,
+# whose pytest summary line closes the run.
+test: unit tsan image-check manifests e2e
 
 clean:
-	rm -rf .build
+	rm -rf .build $(TSAN_SCRATCH)

@@ -4,7 +4,7 @@ import CurlHTTP
 @Suite struct ConnectionTests {
     @Test(arguments: [TestServer.Security.plain, .tls])
     func requestsReuseOneConnection(security: TestServer.Security) async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(security) { server in
             let client = try HTTPClient(options: HTTPClientOptions(tls: TLSOptions(certificateAuthority: .file(path: pki.caFile))))
             var connections: Set<String> = []

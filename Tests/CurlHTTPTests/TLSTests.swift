@@ -13,7 +13,7 @@ import CurlHTTP
     }
 
     @Test func trustsTheCAFromAFile() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(.tls) { server in
             let response = try await get(server, TLSOptions(certificateAuthority: .file(path: pki.caFile)))
             #expect(response.status == 200)
@@ -21,7 +21,7 @@ import CurlHTTP
     }
 
     @Test func trustsTheCAFromMemory() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(.tls) { server in
             let response = try await get(server, TLSOptions(certificateAuthority: try pem(pki.caFile)))
             #expect(response.status == 200)
@@ -29,7 +29,7 @@ import CurlHTTP
     }
 
     @Test func anotherCAIsATLSError() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(.tls) { server in
             for ca in [PEMSource.file(path: pki.otherCAFile), try pem(pki.otherCAFile)] {
                 let error = await #expect(throws: CurlError.self) {
@@ -51,7 +51,7 @@ import CurlHTTP
     }
 
     @Test func presentsAClientCertificateFromFiles() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(.tlsRequiringClientCertificate) { server in
             let response = try await get(server, TLSOptions(
                 certificateAuthority: .file(path: pki.caFile),
@@ -63,7 +63,7 @@ import CurlHTTP
     }
 
     @Test func presentsAClientCertificateFromMemory() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(.tlsRequiringClientCertificate) { server in
             let response = try await get(server, TLSOptions(
                 certificateAuthority: try pem(pki.caFile),
@@ -75,7 +75,7 @@ import CurlHTTP
     }
 
     @Test func aServerThatRequiresACertificateRefusesUsWithoutOne() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.shared()
         try await withServer(.tlsRequiringClientCertificate) { server in
             await #expect(throws: CurlError.self) {
                 try await get(server, TLSOptions(certificateAuthority: .file(path: pki.caFile)))

@@ -64,7 +64,7 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
     try await withFakeAPI { fake in
         let api = try fake.api()
         let node = try await api.getNode("node-1")
-        _ = try fake.kubectl("taint", "node", "node-1", "other.example.com/x=y:NoSchedule")
+        _ = try await fake.kubectl("taint", "node", "node-1", "other.example.com/x=y:NoSchedule")
         let error = await failure { () async throws(KubeError) in
             try await api.patchTaints("node-1", [Taint(key: "autotaint.dev/cpu", value: "true", effect: "NoSchedule")],
                                       resourceVersion: node.resourceVersion)
@@ -123,7 +123,7 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
         let node = try await api.getNode("node-1")
         try await api.postEvent(NodeEvent(reason: "TaintAdded", message: "CPU 93% >= 80% for 30s (proc)"), about: node)
         try await api.postEvent(NodeEvent(reason: "TaintRemoved", message: "CPU back", kind: .warning), about: node)
-        let listed = try JSONSerialization.jsonObject(with: Data(fake.kubectl("get", "events", "-n", "default", "-o", "json").utf8))
+        let listed = try JSONSerialization.jsonObject(with: Data(await fake.kubectl("get", "events", "-n", "default", "-o", "json").utf8))
         let items = (listed as? [String: Any])?["items"] as? [[String: Any]] ?? []
         #expect(items.count == 2)
         let event = try #require(items.first { $0["reason"] as? String == "TaintAdded" })

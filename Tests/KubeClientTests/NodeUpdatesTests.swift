@@ -58,7 +58,7 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         #expect(params?["allowWatchBookmarks"] as? String == "true")
         #expect(params?["resourceVersion"] as? String == recorder.received.first?.resourceVersion)
 
-        _ = try fake.kubectl("taint", "node", "node-1", "one.example.com/a=b:NoSchedule")
+        _ = try await fake.kubectl("taint", "node", "node-1", "one.example.com/a=b:NoSchedule")
         #expect(await eventually { recorder.saw { $0.taints.contains { $0.key == "one.example.com/a" } } })
 
         // 410: while the watch cannot reconnect (503s), the node changes and the history is
@@ -66,7 +66,7 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         try await fake.fault(["method": "GET", "path": "^/api/v1/nodes$", "status": 503, "count": NSNull()])
         try await fake.admin(.post, "/down", ["seconds": 0.3])
         try await Task.sleep(for: .seconds(1))
-        _ = try fake.kubectl("taint", "node", "node-1", "two.example.com/a=b:NoSchedule")
+        _ = try await fake.kubectl("taint", "node", "node-1", "two.example.com/a=b:NoSchedule")
         try await fake.admin(.post, "/compact")
         try await fake.admin(.delete, "/faults")
         #expect(await eventually { log.all.contains { $0.contains("expired") } })
@@ -78,7 +78,7 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         // Unreachable for 2 s: the watch breaks, reconnects with backoff, misses nothing.
         try await fake.admin(.post, "/down", ["seconds": 2])
         try await Task.sleep(for: .milliseconds(2500))
-        _ = try fake.kubectl("taint", "node", "node-1", "three.example.com/a=b:NoSchedule")
+        _ = try await fake.kubectl("taint", "node", "node-1", "three.example.com/a=b:NoSchedule")
         #expect(await eventually(within: .seconds(15)) { recorder.saw { $0.taints.contains { $0.key == "three.example.com/a" } } })
         #expect(log.all.contains { $0.contains("the watch of node node-1 failed") && $0.contains("(curl error 7)") })
 
@@ -108,7 +108,7 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         #expect(versions.count == watches.count)
         // Only the first request reads the node; every later one resumes where the last ended.
         #expect(try await nodeReads(fake) == 1)
-        _ = try fake.kubectl("taint", "node", "node-1", "late.example.com/a=b:NoSchedule")
+        _ = try await fake.kubectl("taint", "node", "node-1", "late.example.com/a=b:NoSchedule")
         #expect(await eventually { recorder.saw { $0.taints.contains { $0.key == "late.example.com/a" } } })
     }
 }
@@ -142,7 +142,7 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         defer { reading.cancel() }
         #expect(await eventually { log.all.contains { $0.contains("WATCH nodes/node-1: the response is not a valid object") } })
         #expect(try await eventually { try await watchRequests(fake).count == 2 })
-        _ = try fake.kubectl("taint", "node", "node-1", "after.example.com/a=b:NoSchedule")
+        _ = try await fake.kubectl("taint", "node", "node-1", "after.example.com/a=b:NoSchedule")
         #expect(await eventually { recorder.saw { $0.taints.contains { $0.key == "after.example.com/a" } } })
     }
 }

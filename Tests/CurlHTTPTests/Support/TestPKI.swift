@@ -11,11 +11,14 @@ struct TestPKI: Sendable {
     var clientCertificate: String { directory + "/client.crt" }
     var clientKey: String { directory + "/client.key" }
 
-    static func shared() throws -> TestPKI { try made.get() }
+    static func shared() async throws -> TestPKI { try await made.value }
 
-    private static let made = Result { try TestPKI.make() }
+    /// Made by the first caller's task; the others await it. Neither blocks a cooperative
+    /// thread while openssl runs (a blocking static initializer held every TLS test's
+    /// thread, so all other tests stalled on a 2-core machine).
+    private static let made = Task { try await TestPKI.make() }
 
-    private static func make() throws -> TestPKI {
+    private static func make() async throws -> TestPKI {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("curlhttp-pki-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -40,8 +43,10 @@ struct TestPKI: Sendable {
         process.arguments = ["-c", script]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await withCheckedThrowingContinuation { (exited: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in exited.resume() }
+            do { try process.run() } catch { exited.resume(throwing: error) }
+        }
         guard process.terminationStatus == 0 else { throw TestSetupError("openssl exited with \(process.terminationStatus)") }
         return TestPKI(directory: directory)
     }

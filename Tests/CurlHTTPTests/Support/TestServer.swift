@@ -19,7 +19,7 @@ final class TestServer: Sendable {
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("curlhttp-port-\(UUID().uuidString)").path
         var arguments = [script, portFile]
         if security != .plain {
-            let pki = try TestPKI.shared()
+            let pki = try await TestPKI.shared()
             arguments += ["--cert", pki.serverCertificate, "--key", pki.serverKey]
             if security == .tlsRequiringClientCertificate { arguments += ["--client-ca", pki.caFile] }
         }

@@ -96,19 +96,26 @@ final class FakeAPIServer: @unchecked Sendable {
     }
 
     /// kubectl against the fake (at most 30 s); its standard output.
-    func kubectl(_ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
-        process.arguments = ["--kubeconfig", kubeconfig, "--cache-dir", stateDirectory + "/kubectl-cache",
-                             "--request-timeout", "20s"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw FakeAPIError("kubectl \(arguments) exited with \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
+    ///
+    /// Waits for kubectl on a thread of its own: blocking one of Swift's cooperative threads
+    /// (two on a 2-core machine) for a whole kubectl run stalls every other test's tasks,
+    /// e.g. a retry loop's sleeps then end seconds late.
+    func kubectl(_ arguments: String...) async throws -> String {
+        let command = ["--kubeconfig", kubeconfig, "--cache-dir", stateDirectory + "/kubectl-cache",
+                       "--request-timeout", "20s"] + arguments
+        return try await onOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
+            process.arguments = command
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw FakeAPIError("kubectl \(arguments) exited with \(process.terminationStatus)") }
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 
     /// Client sockets connected to the fake's API port: how many connections our process
@@ -127,6 +134,13 @@ final class FakeAPIServer: @unchecked Sendable {
 struct FakeAPIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Runs blocking `work` on a new thread and waits for it without holding a cooperative thread.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result(catching: work)) }.start()
+    }
 }
 
 /// Runs `body` with a fresh fake API server and stops the server afterwards, whatever happens.
