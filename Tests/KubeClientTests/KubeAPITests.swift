@@ -218,7 +218,8 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
 @Test func aRefusedConnectionIsATransportError() async throws {
     try await withFakeAPI { fake in
         let api = try fake.api()
-        try await fake.admin(.post, "/down", ["seconds": 5])
+        // Down for longer than any stall of a busy machine between these two lines.
+        try await fake.admin(.post, "/down", ["seconds": 120])
         let error = await failure { () async throws(KubeError) in try await api.getNode("node-1") }
         #expect(error?.kind == .transport)
         #expect(error?.message.contains("curl error 7") == true)

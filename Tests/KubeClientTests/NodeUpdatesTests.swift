@@ -121,10 +121,14 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         let recorder = UpdateRecorder()
         let reading = recorder.record(api.nodeUpdates("node-1"))
         defer { reading.cancel() }
-        try await Task.sleep(for: .seconds(3))
-        // 200 ms doubling to 1 s, each at least half: at most 0.1+0.2+0.4+0.5+0.5+… → under 10 requests in 3 s.
-        let attempts = try await fake.requests().count
-        #expect(attempts >= 3 && attempts <= 10)
+        #expect(try await eventually { try await fake.requests().count >= 5 })
+        // 200 ms doubling to 1 s, each wait at least half its period: lower bounds only, so
+        // a slow machine cannot fail this, and a loop that spins always does.
+        let starts = try await fake.requests().prefix(5).compactMap { $0["time"] as? Double }
+        #expect(starts.count == 5)
+        for (n, (before, after)) in zip(starts, starts.dropFirst()).enumerated() {
+            #expect(after - before >= min(0.1 * Double(1 << n), 0.5) - 0.02, "wait \(n): \(after - before) s")
+        }
         #expect(recorder.received.isEmpty)
         #expect(log.all.first?.contains("cannot read node node-1") == true)
         try await fake.admin(.delete, "/faults")
