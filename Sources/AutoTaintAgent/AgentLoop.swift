@@ -77,7 +77,10 @@ public struct AgentLoop: Service {
             if config.sampling != previous.sampling || config.prometheus != previous.prometheus {
                 sampler = makeSampler(config)
             }
-            let now = clock.now
+            // The tick counts at its scheduled instant, not its wake-up: wake-ups jitter by
+            // microseconds, and `for: 5s` measured between two of them fell short half the
+            // time, which cost a whole extra interval of reaction.
+            let now = deadline
             let signals = config.signals.enabled
             // A signal disabled by a reload forgets its state; NodeSync removes its taint.
             states = states.filter { signals.contains($0.key) }

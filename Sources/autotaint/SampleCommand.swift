@@ -60,7 +60,7 @@ struct SampleCommand: AsyncParsableCommand {
         while count.map({ printed < $0 }) ?? true {
             deadline = max(deadline + settings.sampling.interval, clock.now)  // no burst after a slow tick, as in the loop
             try await Task.sleep(until: deadline, clock: .continuous)
-            let now = clock.now
+            let now = deadline  // the scheduled instant, as in the loop
             let results = await sampler.sample(signals)
             let source = signals.lazy.compactMap { try? results[$0]?.get().source }.first
             var line = Date.now.formatted(Date.ISO8601FormatStyle()) + " " + (source?.rawValue ?? "none")

@@ -121,9 +121,10 @@ private func setUp(taints: [Taint] = [foreign], dryRun: Bool = false) async -> (
                                  retryAfter: .seconds(2)))
     let tick = ContinuousClock.now
     await state.tick(view(pressure: true), config, at: tick)
-    await state.tick(view(pressure: true), config, at: tick + .seconds(2))  // 1.7 s after the 429
+    let answered = ContinuousClock.now  // at least 300 ms after the tick, however busy the machine
+    await state.tick(view(pressure: true), config, at: tick + .seconds(2))  // under 2 s after the 429
     #expect(await api.requests == ["PATCH taints"])
-    await state.tick(view(pressure: true), config, at: tick + .seconds(3))
+    await state.tick(view(pressure: true), config, at: answered + .seconds(2))
     #expect(await api.node.taints == [foreign, Taint(ours)])
 }
 
