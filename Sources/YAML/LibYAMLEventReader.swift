@@ -41,9 +41,13 @@ private func parserError(_ parser: yaml_parser_t, bytes: UnsafeBufferPointer<UIn
         message += " (\(String(cString: context)) starting on line \(parser.context_mark.line + 1))"
     }
     // The reader (bad characters) reports a byte offset, not a mark.
-    let mark = parser.error == YAML_READER_ERROR
+    var mark = parser.error == YAML_READER_ERROR
         ? YAMLMark(offset: parser.problem_offset, in: bytes)
         : YAMLMark(parser.problem_mark)
+    // At the end of a text without a final line break, libyaml moves its mark to a line
+    // after the last one; the operator's file ends on its last line.
+    let end = YAMLMark(offset: bytes.count, in: bytes)
+    if mark.line > end.line { mark = end }
     return YAMLError(at: mark, message)
 }
 

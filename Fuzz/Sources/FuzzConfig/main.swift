@@ -37,6 +37,6 @@ LibFuzzer.run { bytes in
         let reread = try Config.parse(yaml: written, file: "effective.yaml", environment: [:])
         require(reread == config, "the effective config reads back differently:\n\(written)")
     } catch {
-        require(false, "the effective config does not read back: \(error)\n\(written)")
+        finding("the effective config does not read back: \(error)\n\(written)")
     }
 }

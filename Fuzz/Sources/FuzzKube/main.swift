@@ -28,7 +28,7 @@ private func checkTaintsRoundTrip(_ taints: [Taint]) {
     do {
         written = try JSONEncoder().encode(taints)
     } catch {
-        require(false, "taints \(taints) do not encode: \(error)")
+        finding("taints \(taints) do not encode: \(error)")
     }
     let reread = try? JSONDecoder().decode([Taint].self, from: written)
     require(reread == taints, "taints \(taints) read back as \(String(describing: reread))")

@@ -24,11 +24,15 @@ public enum LibFuzzer {
     }
 }
 
-/// A property of the code under test: when it does not hold, prints `message` and aborts,
-/// which libFuzzer records as a crash with its input. (`precondition` would do, but in
-/// the optimized fuzz build its message is dropped.)
+/// A property of the code under test: when it does not hold, that is a `finding`.
+/// (`precondition` would do, but in the optimized fuzz build its message is dropped.)
 public func require(_ holds: Bool, _ message: @autoclosure () -> String) {
-    guard !holds else { return }
-    fputs("fuzz finding: \(message())\n", stderr)
+    if !holds { finding(message()) }
+}
+
+/// Prints what went wrong and aborts, which libFuzzer records as a crash with its input.
+public func finding(_ message: String) -> Never {
+    var report = "fuzz finding: \(message)\n"
+    report.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     abort()
 }
