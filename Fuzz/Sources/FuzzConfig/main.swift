@@ -22,7 +22,8 @@ LibFuzzer.run { bytes in
     do throws(ConfigErrors) {
         config = try Config.parse(yaml: yaml, file: "fuzz.yaml", environment: environment)
     } catch {
-        let lineCount = yaml.split(separator: "\n", omittingEmptySubsequences: false).count
+        // At most the lines YAML sees: a break is LF, CR, CRLF (counted twice here), NEL, LS or PS.
+        let lineCount = 1 + yaml.unicodeScalars.count(where: { ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) })
         for problem in error.errors {
             if let line = problem.line {
                 require((1...max(lineCount, 1)).contains(line), "line \(line) of \(lineCount): \(problem)")
