@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "AutoTaintCore", targets: ["AutoTaintCore"]),
         .library(name: "NodeMetrics", targets: ["NodeMetrics"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -36,7 +36,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzKube",
-            dependencies: ["LibFuzzerDriver", .product(name: "KubeClient", package: "autotaint")]
+            dependencies: [
+                "LibFuzzerDriver",
+                .product(name: "CurlHTTP", package: "autotaint"),
+                .product(name: "KubeClient", package: "autotaint"),
+            ]
         ),
     ]
 )

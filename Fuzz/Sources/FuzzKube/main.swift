@@ -1,11 +1,13 @@
+import CurlHTTP
 import FoundationEssentials
 @testable import KubeClient
 import LibFuzzerDriver
 
 /// Fuzz target: the input as a body from the API server, decoded as each thing the
-/// agent reads: a Node (GET), a watch event line, a Status (an error body) and any JSON
-/// value. A decoded Node's taints must write back as the same taints (the agent PATCHes
-/// them back, keeping fields it does not know).
+/// agent reads: a Node (GET), a watch event line, a Status and the error made of a
+/// failure's body, and any JSON value; and, JSON being YAML too, as a kubeconfig file (read without opening the files
+/// it names). A decoded Node's taints must write back as the same taints (the agent
+/// PATCHes them back, keeping fields it does not know).
 LibFuzzer.run { bytes in
     let body = Data(bytes)
     let decoder = JSONDecoder()
@@ -20,7 +22,17 @@ LibFuzzer.run { bytes in
     if let status = try? decoder.decode(KubeStatus.self, from: body) {
         _ = status.summary
     }
+    // A failed request's error, as the agent logs it: the Status's message, or the start
+    // of whatever body came.
+    let error = KubeError(status: 422, headers: HTTPHeaders(), body: Array(bytes), verb: "PATCH", resource: "nodes/n1")
+    require(!error.message.isEmpty, "no message for a 422 with body \(Array(bytes))")
     _ = try? decoder.decode(JSONValue.self, from: body)
+    do throws(KubeCredentialsError) {
+        let credentials = try Kubeconfig.credentials(yaml: String(decoding: bytes, as: UTF8.self), path: "/fuzz/kubeconfig")
+        require(!credentials.server.isEmpty, "credentials without a server: \(credentials.origin)")
+    } catch {
+        _ = error.description
+    }
 }
 
 private func checkTaintsRoundTrip(_ taints: [Taint]) {
