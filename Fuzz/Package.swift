@@ -5,6 +5,16 @@ import PackageDescription
 // only with `-sanitize=fuzzer` (which supplies libFuzzer's driver). Built and run by
 // `make fuzz` (scripts/fuzz.sh), never by `swift build` or `swift test` of the main
 // package; they reach it through its library products.
+
+/// One fuzz target: its `Sources/<name>/main.swift` hands a function of the input bytes to
+/// libFuzzer (LibFuzzerDriver) and calls the main package's `products` with them.
+func fuzzTarget(_ name: String, using products: [String]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["LibFuzzerDriver"] + products.map { .product(name: $0, package: "autotaint") }
+    )
+}
+
 let package = Package(
     name: "autotaint-fuzz",
     dependencies: [
@@ -14,33 +24,10 @@ let package = Package(
         .systemLibrary(name: "CLibFuzzer"),
         .target(name: "LibFuzzerDriver", dependencies: ["CLibFuzzer"]),
 
-        .executableTarget(
-            name: "FuzzConfig",
-            dependencies: ["LibFuzzerDriver", .product(name: "AutoTaintCore", package: "autotaint")]
-        ),
-        .executableTarget(
-            name: "FuzzDuration",
-            dependencies: ["LibFuzzerDriver", .product(name: "AutoTaintCore", package: "autotaint")]
-        ),
-        .executableTarget(
-            name: "FuzzCounters",
-            dependencies: ["LibFuzzerDriver", .product(name: "AutoTaintCore", package: "autotaint")]
-        ),
-        .executableTarget(
-            name: "FuzzPrometheus",
-            dependencies: [
-                "LibFuzzerDriver",
-                .product(name: "AutoTaintCore", package: "autotaint"),
-                .product(name: "NodeMetrics", package: "autotaint"),
-            ]
-        ),
-        .executableTarget(
-            name: "FuzzKube",
-            dependencies: [
-                "LibFuzzerDriver",
-                .product(name: "CurlHTTP", package: "autotaint"),
-                .product(name: "KubeClient", package: "autotaint"),
-            ]
-        ),
+        fuzzTarget("FuzzConfig", using: ["AutoTaintCore"]),
+        fuzzTarget("FuzzDuration", using: ["AutoTaintCore"]),
+        fuzzTarget("FuzzCounters", using: ["AutoTaintCore"]),
+        fuzzTarget("FuzzPrometheus", using: ["AutoTaintCore", "NodeMetrics"]),
+        fuzzTarget("FuzzKube", using: ["CurlHTTP", "KubeClient"]),
     ]
 )
