@@ -3,9 +3,11 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 RELEASE_FLAGS := -c release --static-swift-stdlib
+# Seconds each fuzz target runs for in `make fuzz`.
+FUZZ_SECONDS ?= 60
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run run-offline test unit tsan e2e e2e-deps manifest-deps manifests image-check clean
+.PHONY: deps build release run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +42,15 @@ tsan: deps
 	  swift test --skip-build --sanitize=thread --scratch-path $(TSAN_SCRATCH) 2>&1 | tee $(TSAN_LOG)
 	@! grep -q 'ThreadSanitizer' $(TSAN_LOG) || { echo "tsan: ThreadSanitizer reported a problem, see $(TSAN_LOG)" >&2; exit 1; }
 
+# libFuzzer targets (Fuzz/): config, duration, /proc counters, Prometheus response,
+# Kubernetes JSON; each runs FUZZ_SECONDS, and any crash fails. Findings: .fuzz/artifacts/.
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The same, 30 s each, as part of `make test`.
+fuzz-ci: deps
+	scripts/fuzz.sh 30
+
 # Prometheus, node exporter and stress-ng for the end-to-end tests.
 e2e-deps:
 	@sh Tests/e2e/install-prometheus-deps.sh
@@ -60,9 +71,10 @@ image-check: manifest-deps release
 	deploy-tests/image-check.sh $(BIN)
 
 # Unit tests (plain, then under ThreadSanitizer: about 2.5 min more, its build included),
-# the image check and manifests, then the end-to-end tests against the release binary,
-# whose pytest summary line closes the run.
-test: unit tsan image-check manifests e2e
+# fuzzing (30 s per target, about 3 min with its build), the image check and manifests,
+# then the end-to-end tests against the release binary, whose pytest summary line closes
+# the run.
+test: unit tsan fuzz-ci image-check manifests e2e
 
 clean:
-	rm -rf .build $(TSAN_SCRATCH)
+	rm -rf .build $(TSAN_SCRATCH) .build-fuzz .fuzz

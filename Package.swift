@@ -7,6 +7,11 @@ let package = Package(
     name: "autotaint",
     products: [
         .executable(name: "autotaint", targets: ["autotaint"]),
+        // For the fuzz targets in Fuzz/, a package of its own that depends on this one.
+        .library(name: "AutoTaintCore", targets: ["AutoTaintCore"]),
+        .library(name: "NodeMetrics", targets: ["NodeMetrics"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -50,7 +50,7 @@ public struct CPUTicks: Equatable, Sendable {
             if now.name == "idle" || now.name == "iowait" { idleElapsed += delta }
         }
         guard elapsed > 0 else { return .failure(.noTicksElapsed) }
-        return .success((elapsed - idleElapsed) * 100 / elapsed)
+        return .success(percent(elapsed - idleElapsed, of: elapsed))
     }
 }
 
@@ -70,8 +70,16 @@ public struct MemoryFigures: Equatable, Sendable {
         guard available <= total else {
             return .failure(.availableExceedsTotal(available: available, total: total))
         }
-        return .success(Double(total - available) * 100 / Double(total))
+        return .success(percent(Double(total - available), of: Double(total)))
     }
+}
+
+/// `part` in percent of `whole` (0 ≤ part ≤ whole, whole > 0), never above 100: the share
+/// is taken first, and `part / whole` is at most 1 in floating point as it is in exact
+/// arithmetic, whereas `part * 100 / whole` can round to 100.00000000000001 for large
+/// counters.
+private func percent(_ part: Double, of whole: Double) -> Double {
+    part / whole * 100
 }
 
 /// Why counters gave no usage figure. Each case has a stable metric label.

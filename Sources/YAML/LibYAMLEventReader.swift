@@ -36,15 +36,19 @@ func readYAMLEvents(
 }
 
 private func parserError(_ parser: yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) -> YAMLError {
+    // At the end of a text without a final line break, libyaml moves its marks to a line
+    // after the last one; the operator's file ends on its last line.
+    let end = YAMLMark(offset: bytes.count, in: bytes)
+    let inText = { (mark: YAMLMark) in mark.line > end.line ? end : mark }
     var message = parser.problem.map { String(cString: $0) } ?? "libyaml failed without saying why"
     if let context = parser.context {
-        message += " (\(String(cString: context)) starting on line \(parser.context_mark.line + 1))"
+        message += " (\(String(cString: context)) starting on line \(inText(YAMLMark(parser.context_mark)).line))"
     }
     // The reader (bad characters) reports a byte offset, not a mark.
     let mark = parser.error == YAML_READER_ERROR
         ? YAMLMark(offset: parser.problem_offset, in: bytes)
         : YAMLMark(parser.problem_mark)
-    return YAMLError(at: mark, message)
+    return YAMLError(at: inText(mark), message)
 }
 
 extension YAMLMark {

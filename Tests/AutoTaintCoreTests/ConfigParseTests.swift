@@ -166,6 +166,17 @@ struct ConfigParseTests {
         }
     }
 
+    /// Found by the config fuzz target (Fuzz/): a file cut short in a key, without a final
+    /// line break, was reported on the line after its last.
+    @Test func syntaxErrorAtTheEndOfAFileNamesItsLastLine() {
+        #expect(throws: ConfigErrors(errors: [
+            ConfigError(file: "autotaint.yaml", line: 2, key: "",
+                        message: "could not find expected ':' (while scanning a simple key starting on line 2) (column 11)"),
+        ])) {
+            try parse("sampling: {interval: 5s}\nprometheu=")
+        }
+    }
+
     @Test func errorsPrintOnePerLineForTheOperator() {
         let errors = ConfigErrors(errors: [
             ConfigError(file: "/etc/autotaint/config.yaml", line: 7, key: "signals.cpu.lowPercent",

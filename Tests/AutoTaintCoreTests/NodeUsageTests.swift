@@ -53,6 +53,15 @@ func busyPercent(_ c: BusyCase) throws {
     #expect(abs(value - c.percent) < 1e-9)
 }
 
+/// Found by the counters fuzz target (Fuzz/): `busy * 100 / elapsed` rounded to
+/// 100.00000000000001 when every elapsed tick was busy and the count was this large.
+@Test func fullyBusyHugeTickCountIsExactlyOneHundred() throws {
+    let zero = CPUTicks(user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0)
+    var later = zero
+    later.user = 13_229_323_905_400_982
+    #expect(try later.busyPercent(since: zero).get() == 100)
+}
+
 @Test func counterGoingBackwardsIsNoValue() {
     var later = advanced(user: 100, idle: 100)
     later.idle = recorded.idle - 1
@@ -75,6 +84,8 @@ func busyPercent(_ c: BusyCase) throws {
     (MemoryFigures(total: 16_384_000, available: 4_096_000), 75.0),
     (MemoryFigures(total: 16_384_000, available: 16_384_000), 0.0),
     (MemoryFigures(total: 16_384_000, available: 0), 100.0),
+    // Found by the counters fuzz target: `used * 100 / total` gave 100.00000000000001.
+    (MemoryFigures(total: 13_229_323_905_400_982, available: 0), 100.0),
 ])
 func memoryUsedPercent(_ figures: MemoryFigures, _ percent: Double) throws {
     #expect(try figures.usedPercent().get() == percent)

@@ -78,6 +78,10 @@ struct YAMLNodeTests {
         ("a: !!str 80\n", YAMLError(line: 1, column: 4,
             message: "tags (tag:yaml.org,2002:str) are not supported; remove the tag")),
         ("a: 1\nb: \u{7}\n", YAMLError(line: 2, column: 4, message: "control characters are not allowed")),
+        // Found by the config fuzz target: without a final line break, libyaml's mark was
+        // on line 3 of this 2-line text.
+        ("a: 1\nb=", YAMLError(line: 2, column: 3,
+            message: "could not find expected ':' (while scanning a simple key starting on line 2)")),
     ])
     func errorsCarryLineColumnAndProblem(text: String, expected: YAMLError) {
         #expect(throws: expected) { try YAMLNode.parse(text) }
