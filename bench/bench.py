@@ -35,7 +35,8 @@ import time
 from pathlib import Path
 
 from harness import (REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns, cpu_seconds,
-                     free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, verb_counts)
+                     free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, user_system_seconds,
+                     verb_counts)
 
 MIB = 1024  # smaps_rollup counts kB (KiB)
 
@@ -70,10 +71,10 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
                       "--node", "node-1", log_path=work / "agent.log", env=environment)
         sleep_until(started + steady_from, [agent])
         steady_at, steady_wall = time.monotonic(), time.time()
-        steady_ns, steady_cpu = cpu_ns(agent.pid), cpu_seconds(agent.pid)
+        steady_ns, steady_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
         sleep_until(started + seconds, [agent])
         end_at, end_wall = time.monotonic(), time.time()
-        end_ns, end_cpu = cpu_ns(agent.pid), cpu_seconds(agent.pid)
+        end_ns, end_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
         memory, peak = smaps_rollup(agent.pid), peak_rss_kib(agent.pid)
         code, exit_seconds = agent.terminate()
         requests = fake.requests()
@@ -84,6 +85,7 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         fake.stop()
     window = end_at - steady_at
     steady_cpu_s = (end_ns - steady_ns) / 1e9
+    end_cpu = sum(end_split)
     ticks = window / 1.0  # interval 1s
     window_counts = verb_counts(requests, since=steady_wall, until=end_wall)
     return {
@@ -97,7 +99,9 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         "cpu_seconds_total": round(end_cpu, 3),
         "cpu_percent_with_startup": round(100 * end_cpu / (end_at - started), 4),
         "cpu_seconds_steady": round(steady_cpu_s, 4),
-        "cpu_seconds_steady_utime_stime": round(end_cpu - steady_cpu, 3),
+        # user and kernel time apart (10 ms ticks): callgrind counts only the user part.
+        "cpu_seconds_steady_user": round(end_split[0] - steady_split[0], 2),
+        "cpu_seconds_steady_system": round(end_split[1] - steady_split[1], 2),
         "cpu_percent_steady": round(100 * steady_cpu_s / window, 4),
         "cpu_ms_per_tick_steady": round(1000 * steady_cpu_s / ticks, 4),
         "sigterm_exit_code": code, "sigterm_exit_seconds": round(exit_seconds, 2),

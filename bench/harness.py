@@ -65,11 +65,17 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process (all its threads, those gone included); 10 ms resolution."""
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    """(utime, stime) of the process (all its threads, those gone included); 10 ms resolution."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads, those gone included); 10 ms resolution."""
+    return sum(user_system_seconds(pid))
 
 
 def cpu_ns(pid: int) -> int:
