@@ -267,18 +267,18 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
         "config": c, "stress": f"stress-ng --cpu {os.cpu_count()}", "poll_seconds": 0.1, "cycles": cycles,
         "enter_target_seconds": c["for"] + c["interval"] + 1, "leave_target_seconds": c["recoverFor"] + c["interval"] + 1,
     }
-    if enters:
-        figures.update(enter_median_seconds=round(statistics.median(enters), 2), enter_max_seconds=max(enters))
-    else:
-        busy = max(x["machine_busy_percent_before"] for x in cycles)
-        figures["enter_error"] = (f"the machine was at highPercent ({c['high']} %) already before the load "
-                                  f"({busy:.0f} % busy): no crossing to time")
-    if leaves:
-        figures.update(leave_median_seconds=round(statistics.median(leaves), 2), leave_max_seconds=max(leaves))
-    else:
-        busy = max(x["machine_busy_percent_leaving"] for x in cycles)
-        figures["leave_error"] = (f"the machine stayed above lowPercent ({c['low']} %) after the load "
-                                  f"({busy:.0f} % busy), so the agent rightly kept its taint")
+
+    def summary(kind: str, timed: list[float], busy: str, why: str) -> None:
+        if timed:
+            figures[f"{kind}_median_seconds"] = round(statistics.median(timed), 2)
+            figures[f"{kind}_max_seconds"] = max(timed)
+            figures[f"{kind}_cycles"] = len(timed)
+        else:
+            figures[f"{kind}_error"] = f"{why} (machine {max(x[busy] for x in cycles):.0f} % busy)"
+    summary("enter", enters, "machine_busy_percent_before",
+            f"the machine was at highPercent ({c['high']} %) before the load: no crossing to time")
+    summary("leave", leaves, "machine_busy_percent_leaving",
+            f"the machine stayed above lowPercent ({c['low']} %) after the load: the agent rightly kept its taint")
     return figures
 
 
@@ -418,22 +418,15 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
     if "error" in lat:
         failed("latency", "reaction latency (stress-ng)")
     elif lat:
-        target = f"≤ {lat['enter_target_seconds']:g} s (for+interval+1s)"
-        if "enter_error" in lat:
-            out.append(("taint after load start", "—", target, f"not measured: {lat['enter_error']}"))
-        else:
-            n = sum(1 for x in lat["cycles"] if not x["enter_disturbed"])
-            out.append((f"taint after load start (median / max of {n})",
-                        f"{lat['enter_median_seconds']:.2f} / {lat['enter_max_seconds']:.2f} s", target,
-                        verdict(lat["enter_max_seconds"], lat["enter_target_seconds"])))
-        target = f"≤ {lat['leave_target_seconds']:g} s (recoverFor+interval+1s)"
-        if "leave_error" in lat:
-            out.append(("taint gone after load end", "—", target, f"not measured: {lat['leave_error']}"))
-        else:
-            m = sum(1 for x in lat["cycles"] if x["leave_seconds"] is not None and not x["leave_disturbed"])
-            out.append((f"taint gone after load end (median / max of {m})",
-                        f"{lat['leave_median_seconds']:.2f} / {lat['leave_max_seconds']:.2f} s", target,
-                        verdict(lat["leave_max_seconds"], lat["leave_target_seconds"])))
+        for kind, what, rule in (("enter", "taint after load start", "for+interval+1s"),
+                                 ("leave", "taint gone after load end", "recoverFor+interval+1s")):
+            target = f"≤ {lat[kind + '_target_seconds']:g} s ({rule})"
+            if kind + "_error" in lat:
+                out.append((what, "—", target, f"not measured: {lat[kind + '_error']}"))
+            else:
+                out.append((f"{what} (median / max of {lat[kind + '_cycles']})",
+                            f"{lat[kind + '_median_seconds']:.2f} / {lat[kind + '_max_seconds']:.2f} s", target,
+                            verdict(lat[kind + "_max_seconds"], lat[kind + "_target_seconds"])))
     s = parts.get("scale", {})
     if "error" in s:
         failed("scale", "50 agents against one API server")
