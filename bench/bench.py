@@ -223,12 +223,14 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
                 break
             # Start from `normal` (the condition reported, no taint, the last transition logged
             # to normal), then 2 s of this machine's own load.
+            settle = 30 if cycles else 60
             at, _ = poll_until(lambda: (n := fake.node("node-1")) and not own_taints(n) and condition(n)
-                               and state(agent) == "normal", timeout=30)
+                               and state(agent) == "normal", timeout=settle)
             if at is None and cycles:
                 break  # what was timed stands
             if at is None:
-                raise RuntimeError(f"the agent did not settle in `normal` within 30 s (it is {state(agent)}): machine busy?")
+                raise RuntimeError(f"the agent did not settle in `normal` within {settle} s (it is {state(agent)}): "
+                                   "machine busy?")
             before = MachineLoad()
             time.sleep(2)
             idle_load = before.stop()["machine_busy_percent"]
