@@ -236,6 +236,7 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             idle_load = before.stop()["machine_busy_percent"]
             # Already on the way up (the machine busy by itself): the cycle would not time a crossing.
             enter_disturbed = idle_load >= c["high"] or state(agent) != "normal"
+            seen = len(transitions(agent))
             began = time.monotonic()
             load = start(["stress-ng", "--cpu", str(os.cpu_count()), "--timeout", "60s", "--quiet"],
                          start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -246,14 +247,21 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             load = None
             if tainted_at is None:
                 raise RuntimeError("no taint within 30 s of stress-ng's start")
+            entering = transitions(agent)[seen:]
+            seen += len(entering)
             after = MachineLoad()
             cleared_at, _ = poll_until(lambda: not own_taints(fake.node("node-1")), timeout=30)
             busy_after = after.stop()["machine_busy_percent"]
-            # Above lowPercent the agent must not leave pressure: such a cycle times the machine.
-            cycles.append({"enter_seconds": round(tainted_at - began, 2), "enter_disturbed": enter_disturbed,
+            leaving = transitions(agent)[seen:]
+            # The way up or down interrupted (pending-high → normal, pending-low → pressure): usage
+            # crossed back although stress-ng was still running or already gone, i.e. the machine's
+            # own load timed the cycle, not the agent.
+            cycles.append({"enter_seconds": round(tainted_at - began, 2),
+                           "enter_disturbed": enter_disturbed or "pending-high->normal" in entering,
                            "leave_seconds": round(cleared_at - end, 2) if cleared_at else None,
-                           "machine_busy_percent_before": idle_load, "machine_busy_percent_leaving": busy_after,
-                           "leave_disturbed": busy_after > c["low"]})
+                           "leave_disturbed": cleared_at is None or "pending-low->pressure" in leaving,
+                           "transitions": entering + leaving,
+                           "machine_busy_percent_before": idle_load, "machine_busy_percent_leaving": busy_after})
             if not agent.alive():
                 raise RuntimeError(f"agent exited with {agent.process.returncode}")
     finally:
@@ -281,14 +289,19 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
     summary("enter", enters, "machine_busy_percent_before",
             f"the machine was at highPercent ({c['high']} %) before the load: no crossing to time")
     summary("leave", leaves, "machine_busy_percent_leaving",
-            f"the machine stayed above lowPercent ({c['low']} %) after the load: the agent rightly kept its taint")
+            f"the machine went back above lowPercent ({c['low']} %) after the load: the agent rightly kept its taint")
     return figures
+
+
+def transitions(agent: Agent) -> list[str]:
+    """The CPU signal's state changes the agent logged, as `from->to`."""
+    return [f"{e['from']}->{e['to']}" for e in agent.log_lines() if e.get("msg") == "transition" and e.get("signal") == "cpu"]
 
 
 def state(agent: Agent) -> str:
     """The CPU signal's hysteresis state after the last transition the agent logged."""
-    moves = [e["to"] for e in agent.log_lines() if e.get("msg") == "transition" and e.get("signal") == "cpu"]
-    return moves[-1] if moves else "normal"
+    moves = transitions(agent)
+    return moves[-1].split("->")[1] if moves else "normal"
 
 
 # -- cost at scale -----------------------------------------------------------------------------------
