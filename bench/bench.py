@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """`make bench`: what autotaint costs, measured against the targets of product.md.
 
-usage: bench.py BINARY [--out bench/results.json] [--quick]
+usage: bench.py BINARY [--out bench/results.json] [--quick] [--only PART]...
 
-Parts, in this order (each bounded in time; the whole run takes about 7 minutes):
+Parts (each bounded in time; the whole run takes about 3½ minutes on a quiet machine and
+at most about 7 on a busy one), footprint and scale side by side, then latency, then callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
              against the fake API server for 120 s: RSS and anonymous memory from
              /proc/PID/smaps_rollup at the end, CPU over the steady part and over the whole
              run, CPU time per tick, the API requests of the steady part by verb, SIGTERM exit.
+  scale      50 agents with distinct node names against one fake API server for 120 s:
+             requests per second at the server by verb, per 5,000 nodes; their memory.
+  latency    stress-ng on every CPU: from its start to our taint visible through the API
+             (GET every 100 ms), and from its end to the taint gone; 3 repetitions.
   callgrind  instructions per sample+decide cycle, counted by valgrind's callgrind (stable on
              a busy machine): the difference between two runs that differ only in the number
              of ticks, for `autotaint sample` and for `autotaint run --dry-run`.
-  latency    stress-ng on every CPU: from its start to our taint visible through the API
-             (GET every 100 ms), and from its end to the taint gone; 3 repetitions.
-  scale      50 agents with distinct node names against one fake API server for 120 s:
-             requests per second at the server by verb, per 5,000 nodes; their memory.
 
 Prints a table (figure, target, pass/over) and writes the raw figures and the machine to
 --out. Exits 0 when every figure was measured, over target or not; 1 when a part failed to
