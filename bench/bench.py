@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from harness import (REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns, cpu_seconds,
@@ -242,7 +243,7 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             load = start(["stress-ng", "--cpu", str(os.cpu_count()), "--timeout", "60s", "--quiet"],
                          start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             tainted_at, _ = poll_until(lambda: own_taints(fake.node("node-1")), timeout=30)
-            end = time.monotonic()
+            end, end_wall = time.monotonic(), time.time()
             os.killpg(load.pid, signal.SIGTERM)
             load.wait(timeout=10)
             load = None
@@ -253,14 +254,19 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             after = MachineLoad()
             cleared_at, _ = poll_until(lambda: not own_taints(fake.node("node-1")), timeout=30)
             busy_after = after.stop()["machine_busy_percent"]
-            leaving = transitions(agent)[seen:]
-            # The way up or down interrupted (pending-high → normal, pending-low → pressure): usage
-            # crossed back although stress-ng was still running or already gone, i.e. the machine's
-            # own load timed the cycle, not the agent.
+            leaving_timed = timed_transitions(agent)[seen:]
+            leaving = [move for move, _ in leaving_timed]
+            # Usage at or below lowPercent from the second tick after the load at the latest
+            # (the first may still hold some of it); later, the machine's own load held it up.
+            down_at = next((at for move, at in leaving_timed if move == "pressure->pending-low"), None)
+            held_up = down_at is None or down_at - end_wall > 2 * c["interval"] + 0.5
+            # The way up or down interrupted (pending-high → normal, pending-low → pressure), or
+            # usage held above lowPercent after the load: the machine's own load timed the cycle,
+            # not the agent.
             cycles.append({"enter_seconds": round(tainted_at - began, 2),
                            "enter_disturbed": enter_disturbed or "pending-high->normal" in entering,
                            "leave_seconds": round(cleared_at - end, 2) if cleared_at else None,
-                           "leave_disturbed": cleared_at is None or "pending-low->pressure" in leaving,
+                           "leave_disturbed": cleared_at is None or held_up or "pending-low->pressure" in leaving,
                            "transitions": entering + leaving,
                            "machine_busy_percent_before": idle_load, "machine_busy_percent_leaving": busy_after})
             if not agent.alive():
@@ -290,13 +296,20 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
     summary("enter", enters, "machine_busy_percent_before",
             f"the machine was at highPercent ({c['high']} %) before the load: no crossing to time")
     summary("leave", leaves, "machine_busy_percent_leaving",
-            f"the machine went back above lowPercent ({c['low']} %) after the load: the agent rightly kept its taint")
+            f"the machine's own load kept usage above lowPercent ({c['low']} %) after the load: "
+            "the agent rightly kept its taint")
     return figures
 
 
 def transitions(agent: Agent) -> list[str]:
     """The CPU signal's state changes the agent logged, as `from->to`."""
-    return [f"{e['from']}->{e['to']}" for e in agent.log_lines() if e.get("msg") == "transition" and e.get("signal") == "cpu"]
+    return [move for move, _ in timed_transitions(agent)]
+
+
+def timed_transitions(agent: Agent) -> list[tuple[str, float]]:
+    """The CPU signal's state changes the agent logged: (`from->to`, Unix time)."""
+    return [(f"{e['from']}->{e['to']}", datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp())
+            for e in agent.log_lines() if e.get("msg") == "transition" and e.get("signal") == "cpu"]
 
 
 def state(agent: Agent) -> str:
