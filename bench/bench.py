@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import statistics
@@ -233,8 +234,10 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             if at is None:
                 raise RuntimeError(f"the agent did not settle in `normal` within {settle} s (it is {state(agent)}): "
                                    "machine busy?")
+            # 2 s and a random part of an interval: the settle poll returns just after a tick,
+            # and the load must start at any point of the agent's interval, not always just after.
             before = MachineLoad()
-            time.sleep(2)
+            time.sleep(2 + random.uniform(0, c["interval"]))
             idle_load = before.stop()["machine_busy_percent"]
             # Already on the way up (the machine busy by itself): the cycle would not time a crossing.
             enter_disturbed = idle_load >= c["high"] or state(agent) != "normal"
