@@ -7,7 +7,7 @@ RELEASE_FLAGS := -c release --static-swift-stdlib
 FUZZ_SECONDS ?= 60
 BIN := .build/release/autotaint
 
-.PHONY: deps build release run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check clean
+.PHONY: deps build release run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check bench bench-deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -75,6 +75,15 @@ image-check: manifest-deps release
 # then the end-to-end tests against the release binary, whose pytest summary line closes
 # the run.
 test: unit tsan fuzz-ci image-check manifests e2e
+
+bench-deps:
+	@scripts/ensure-packages.sh --apt valgrind binutils stress-ng
+
+# What the agent costs against product.md's targets (memory, CPU, callgrind instructions per
+# cycle, reaction latency under stress-ng, API requests, 50 agents at one server): ~7 min,
+# prints a table and writes bench/results.json. Not part of `make test`.
+bench: release bench-deps
+	python3 bench/bench.py $(BIN)
 
 clean:
 	rm -rf .build $(TSAN_SCRATCH) .build-fuzz .fuzz

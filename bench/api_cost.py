@@ -1,22 +1,16 @@
 #!/usr/bin/env python3
 """Runs `autotaint run` against the fake API server for a while and counts the requests
-it sent, by verb (a watch counted as WATCH).
+it sent, by verb (a watch counted as WATCH). (`make bench` measures the same and more.)
 
 usage: api_cost.py BINARY SECONDS [--high PERCENT]   (prints one JSON object)
 """
 import argparse
-import collections
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-E2E = Path(__file__).resolve().parents[1] / "Tests/e2e"
+from harness import Agent, FakeAPI, verb_counts
 
 
 def main() -> None:
@@ -27,37 +21,21 @@ def main() -> None:
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="autotaint-api-cost."))
-    server = subprocess.Popen([sys.executable, "-m", "fakeapi", "--port", "0", "--admin-port", "0",
-                               "--state-dir", str(state), "--node", "node-1"], cwd=E2E,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = FakeAPI(state, ["node-1"])
     agent = None
     try:
-        for _ in range(100):
-            if (state / "server.json").exists() and (state / "server.json").stat().st_size:
-                break
-            time.sleep(0.1)
-        info = json.loads((state / "server.json").read_text())
         config = state / "config.yaml"
         config.write_text(f"sampling: {{interval: 1s, source: proc}}\n"
                           f"signals:\n  cpu: {{highPercent: {args.high}, lowPercent: 30}}\n"
                           f"server: {{address: \"\"}}\n")
-        agent = subprocess.Popen([args.binary, "run", "--kubeconfig", info["kubeconfig"], "--node", "node-1",
-                                  "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        agent = Agent(args.binary, "--kubeconfig", server.kubeconfig, "--node", "node-1", "--config", str(config))
         time.sleep(args.seconds)
-        with urllib.request.urlopen(info["admin_url"] + "/requests", timeout=10) as response:
-            requests = json.load(response)
-        counts = collections.Counter()
-        for r in requests:
-            watch = r.get("params", {}).get("watch") in ("true", "1")
-            path = r["path"].replace("/api/v1/", "")
-            counts[f"{'WATCH' if watch else r['method']} {path}"] += 1
-        print(json.dumps({"seconds": args.seconds, "requests": dict(sorted(counts.items()))}))
+        print(json.dumps({"seconds": args.seconds, "requests": verb_counts(server.requests())}))
     finally:
-        if agent and agent.poll() is None:
-            agent.send_signal(signal.SIGTERM)
-            agent.wait(timeout=10)
-        server.terminate()
-        server.wait(timeout=10)
+        if agent:
+            agent.terminate(timeout=10)
+            agent.kill()
+        server.stop()
 
 
 if __name__ == "__main__":
