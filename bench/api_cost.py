@@ -19,6 +19,19 @@ from pathlib import Path
 E2E = Path(__file__).resolve().parents[1] / "Tests/e2e"
 
 
+def start_fake_api(state: Path):
+    """The fake API server (HTTPS on 127.0.0.1, Node node-1) with its state in STATE; returns
+    the process and its server.json (kubeconfig, admin_url)."""
+    server = subprocess.Popen([sys.executable, "-m", "fakeapi", "--port", "0", "--admin-port", "0",
+                               "--state-dir", str(state), "--node", "node-1"], cwd=E2E,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if (state / "server.json").exists() and (state / "server.json").stat().st_size:
+            break
+        time.sleep(0.1)
+    return server, json.loads((state / "server.json").read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -27,16 +40,9 @@ def main() -> None:
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="autotaint-api-cost."))
-    server = subprocess.Popen([sys.executable, "-m", "fakeapi", "--port", "0", "--admin-port", "0",
-                               "--state-dir", str(state), "--node", "node-1"], cwd=E2E,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, info = start_fake_api(state)
     agent = None
     try:
-        for _ in range(100):
-            if (state / "server.json").exists() and (state / "server.json").stat().st_size:
-                break
-            time.sleep(0.1)
-        info = json.loads((state / "server.json").read_text())
         config = state / "config.yaml"
         config.write_text(f"sampling: {{interval: 1s, source: proc}}\n"
                           f"signals:\n  cpu: {{highPercent: {args.high}, lowPercent: 30}}\n"
