@@ -64,7 +64,7 @@ def dump_exe_pages(pid, path):
                         out.write(f"{off + k * 4096:#x}\n")
 
 
-def one_run(binary, mode, seconds, env, detail, dump=None):
+def one_run(binary, mode, seconds, env, detail, dump=None, drop_cache=False):
     state = Path(tempfile.mkdtemp(prefix="autotaint-rss."))
     port = free_port()
     server = None
@@ -82,6 +82,12 @@ def one_run(binary, mode, seconds, env, detail, dump=None):
                            "signals:\n  cpu: {highPercent: 99, lowPercent: 30}\n"
                            f"server: {{address: \"127.0.0.1:{port}\"}}\n")
             args = [binary, "run", "--kubeconfig", info["kubeconfig"], "--node", "node-1", "--config", str(cfg)]
+        if drop_cache:
+            # As on a node that has just pulled the image: the binary comes from disk through
+            # read-ahead, not from whatever folios writing it (cp, strip, the linker) left.
+            fd = os.open(binary, os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
         agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  env=dict(os.environ, **env))
         start = time.monotonic()
@@ -134,11 +140,13 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--detail", action="store_true")
+    ap.add_argument("--drop-cache", action="store_true",
+                    help="drop the binary's page cache before each run (needs no other user of the file)")
     ap.add_argument("--dump-pages", help="append the executable's resident page offsets to this file")
     a = ap.parse_args()
     env = dict(e.split("=", 1) for e in a.env)
     for _ in range(a.runs):
-        print(json.dumps(one_run(os.path.abspath(a.binary), a.mode, a.seconds, env, a.detail, a.dump_pages)), flush=True)
+        print(json.dumps(one_run(os.path.abspath(a.binary), a.mode, a.seconds, env, a.detail, a.dump_pages, a.drop_cache)), flush=True)
 
 
 if __name__ == "__main__":
