@@ -11,6 +11,7 @@ import argparse
 import collections
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,6 +131,7 @@ def one_run(binary, mode, seconds, env, detail, dump=None, drop_cache=False):
         if server:
             server.terminate()
             server.wait(timeout=10)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main():
