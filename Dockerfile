@@ -23,10 +23,16 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources/ Sources/
 COPY Tests/ Tests/
+COPY link/ link/
 # Swift's runtime and stdlib are linked in (no Swift libraries in the runtime image); the
-# symbol table is stripped (about half the file), the code is untouched.
-RUN swift build -c release --static-swift-stdlib --product autotaint \
- && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/autotaint" /out/autotaint \
+# symbol table is stripped (about half the file), the code is untouched. The flags after
+# --static-swift-stdlib are the Makefile's RELEASE_FLAGS (see there why): lld with packed
+# relocations, no exported symbols, the agent's code packed by link/autotaint.order.
+RUN flags="-Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
+      -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
+      -Xlinker --symbol-ordering-file=/src/link/autotaint.order -Xlinker --no-warn-symbol-ordering" \
+ && swift build -c release --static-swift-stdlib $flags --product autotaint \
+ && install -D -m 0755 "$(swift build -c release --static-swift-stdlib $flags --show-bin-path)/autotaint" /out/autotaint \
  && strip /out/autotaint \
  && /out/autotaint --version
 

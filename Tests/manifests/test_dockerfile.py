@@ -37,6 +37,19 @@ def test_build_is_release_with_static_swift_stdlib(stages):
     assert re.search(r"swift build -c release --static-swift-stdlib\b", runs)
 
 
+def test_build_flags_are_the_makefiles_release_flags(stages):
+    """The image's binary is linked like `make release`'s (the footprint depends on the flags)."""
+    with open(os.path.join(REPO, "Makefile")) as handle:
+        makefile = handle.read().replace("\\\n", " ")
+    release = re.search(r"^RELEASE_FLAGS := (.*)$", makefile, re.MULTILINE).group(1).split()
+    release = [flag.replace("$(CURDIR)", "/src") for flag in release]
+    run = next(line for line in stages[0][2] if line.startswith("RUN") and "swift build" in line)
+    flags = re.search(r'flags="([^"]*)"', run).group(1).split()
+    assert ["-c", "release", "--static-swift-stdlib", *flags] == release
+    assert "swift build -c release --static-swift-stdlib $flags --product autotaint" in run
+    assert "swift build -c release --static-swift-stdlib $flags --show-bin-path" in run
+
+
 def test_runtime_packages_are_exactly_the_shared_libraries(dockerfile_text):
     packages = dockerfile_packages.apt_packages(dockerfile_packages.stages(dockerfile_text)[-1][2])
     assert sorted(packages) == RUNTIME_PACKAGES
