@@ -83,6 +83,16 @@ def node_attempts(api, since=0.0):
             and r["path"].startswith(NODE_PATH)]
 
 
+def assert_the_watch_follows(api, agent):
+    """Our taint removed by hand comes back: only a live watch (or a fresh read) shows the
+    agent it is gone. The condition stays True, so its PATCH does not mark the Event as
+    posted: wait for the Event itself."""
+    api.kubectl("taint", "node", "node-1", f"{OURS}-")
+    wait_until(lambda: in_pressure(api) and "TaintRestored" in event_reasons(api), 30, "our taint restored")
+    assert event_reasons(api) == ["TaintAdded", "TaintRestored"]
+    agent.assert_alive()
+
+
 def test_api_server_down_for_30s_the_agent_catches_up_once_it_is_back(tmp_path, fake_api):
     api = fake_api
     api.kubectl("taint", "node", "node-1", "example.com/dedicated=db:NoSchedule")
@@ -172,12 +182,7 @@ def test_garbage_and_truncated_answers_are_errors_and_nothing_is_written_twice(t
         api.down(1)  # drops the open watch; its reconnection gets the garbage
         wait_until(lambda: any(r["fault"] == "garbage" and is_watch(r) for r in agent_requests(api)), 20,
                    "the garbage watch answer")
-        api.kubectl("taint", "node", "node-1", f"{OURS}-")
-        # The condition stays True, so its PATCH does not mark the Event as posted: wait for it.
-        wait_until(lambda: in_pressure(api) and "TaintRestored" in event_reasons(api), 30,
-                   "our taint restored after the garbage watch")
-        assert event_reasons(api) == ["TaintAdded", "TaintRestored"]
-        agent.assert_alive()
+        assert_the_watch_follows(api, agent)
 
 
 def test_a_hanging_request_times_out_and_the_loop_goes_on(tmp_path, fake_api):
@@ -240,11 +245,7 @@ def test_a_watch_that_expires_with_410_is_listed_again_and_followed(tmp_path, fa
         relisted_at = max(r["time"] for r in agent_requests(api) if r["method"] == "GET" and r["path"] == NODE_PATH)
         wait_until(lambda: any(is_watch(r) and r["time"] > relisted_at for r in agent_requests(api)), 15,
                    "a new watch after the re-list")
-        api.kubectl("taint", "node", "node-1", f"{OURS}-")
-        wait_until(lambda: in_pressure(api) and "TaintRestored" in event_reasons(api), 30,
-                   "our taint restored through the new watch")
-        assert event_reasons(api) == ["TaintAdded", "TaintRestored"]
-        agent.assert_alive()
+        assert_the_watch_follows(api, agent)
 
 
 def test_a_writer_at_full_speed_for_60s_loses_no_taint(tmp_path, fake_api):
