@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import (REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns, cpu_seconds,
-                     free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, user_system_seconds,
+                     drop_page_cache, free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, user_system_seconds,
                      verb_counts)
 
 MIB = 1024  # smaps_rollup counts kB (KiB)
@@ -69,6 +69,7 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
     try:
         address = f"127.0.0.1:{free_port()}"
         environment = agent_environment(AUTOTAINT_SERVER_ADDRESS=address, **NEVER_PRESSURE)
+        drop_page_cache(binary)
         started = time.monotonic()
         agent = Agent(binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
                       "--node", "node-1", log_path=work / "agent.log", env=environment)

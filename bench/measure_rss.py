@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import FakeAPI, cpu_seconds, free_port, smaps_rollup as rollup
+from harness import FakeAPI, cpu_seconds, drop_page_cache, free_port, smaps_rollup as rollup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,11 +76,7 @@ def one_run(binary, mode, seconds, env, detail, dump=None, drop_cache=False):
                            f"server: {{address: \"127.0.0.1:{port}\"}}\n")
             args = [binary, "run", "--kubeconfig", server.kubeconfig, "--node", "node-1", "--config", str(cfg)]
         if drop_cache:
-            # As on a node that has just pulled the image: the binary comes from disk through
-            # read-ahead, not from whatever folios writing it (cp, strip, the linker) left.
-            fd = os.open(binary, os.O_RDONLY)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            os.close(fd)
+            drop_page_cache(binary)
         agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  env=dict(os.environ, **env))
         start = time.monotonic()
