@@ -62,13 +62,12 @@ public struct AgentLoop: Service {
         // The first read only sets the baseline that CPU usage is measured from.
         _ = await sampler.sample(config.signals.enabled)
         health?.loopTicked(at: clock.now, interval: config.sampling.interval)
-        var deadline = start
+        var schedule = TickSchedule(startingAt: start)
         while !Task.isShuttingDownGracefully {
-            // After a slow tick (a Prometheus query near its timeout) the next one starts at
-            // once rather than bursting through the missed ones.
-            deadline = max(deadline + config.sampling.interval, clock.now)
+            // A slow tick is a Prometheus query near its timeout.
+            let now = schedule.next(every: config.sampling.interval, now: clock.now)
             do {
-                try await cancelWhenGracefulShutdown { [deadline] in try await Task.sleep(until: deadline, clock: .continuous) }
+                try await cancelWhenGracefulShutdown { try await Task.sleep(until: now, clock: .continuous) }
             } catch {
                 break
             }
@@ -77,10 +76,6 @@ public struct AgentLoop: Service {
             if config.sampling != previous.sampling || config.prometheus != previous.prometheus {
                 sampler = makeSampler(config)
             }
-            // The tick counts at its scheduled instant, not its wake-up: wake-ups jitter by
-            // microseconds, and `for: 5s` measured between two of them fell short half the
-            // time, which cost a whole extra interval of reaction.
-            let now = deadline
             let signals = config.signals.enabled
             // A signal disabled by a reload forgets its state; NodeSync removes its taint.
             states = states.filter { signals.contains($0.key) }

@@ -18,9 +18,7 @@ extension KubeError.Kind {
         default: self = .unexpectedStatus(status)
         }
     }
-}
 
-extension KubeError.Kind {
     /// Whether a write that failed this way may still have been applied: no answer, a
     /// server error (a 504 after the write was stored) or an answer that could not be
     /// read. A 4xx, 409 and 429 included, means the write was refused.

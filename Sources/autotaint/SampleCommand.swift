@@ -56,11 +56,10 @@ struct SampleCommand: AsyncParsableCommand {
         for signal in signals { states[signal] = SignalState(startingAt: start) }
         _ = await sampler.sample(signals)
         var printed = 0
-        var deadline = start
+        var schedule = TickSchedule(startingAt: start)
         while count.map({ printed < $0 }) ?? true {
-            deadline = max(deadline + settings.sampling.interval, clock.now)  // no burst after a slow tick, as in the loop
-            try await Task.sleep(until: deadline, clock: .continuous)
-            let now = deadline  // the scheduled instant, as in the loop
+            let now = schedule.next(every: settings.sampling.interval, now: clock.now)
+            try await Task.sleep(until: now, clock: .continuous)
             let results = await sampler.sample(signals)
             let source = signals.lazy.compactMap { try? results[$0]?.get().source }.first
             var line = Date.now.formatted(Date.ISO8601FormatStyle()) + " " + (source?.rawValue ?? "none")
