@@ -160,6 +160,15 @@ enum RawHTTP {
 
     struct Failure: Error { var what: String }
 
+    /// `connect(2)` to a `sockaddr_in` or `sockaddr_in6`.
+    private static func connectSocket<Address>(_ descriptor: Int32, to address: inout Address) -> Int32 {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<Address>.size))
+            }
+        }
+    }
+
     static func request(_ method: String, _ path: String, port: Int, host: String = "127.0.0.1",
                         body: String? = nil) throws -> Answer {
         let v6 = host.contains(":")
@@ -174,21 +183,13 @@ enum RawHTTP {
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = in_port_t(port).bigEndian
             inet_pton(AF_INET6, host, &address.sin6_addr)
-            connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
+            connected = connectSocket(descriptor, to: &address)
         } else {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(port).bigEndian
             inet_pton(AF_INET, host, &address.sin_addr)
-            connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            connected = connectSocket(descriptor, to: &address)
         }
         guard connected == 0 else { throw Failure(what: "connect: errno \(errno)") }
         var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
