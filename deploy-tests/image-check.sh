@@ -104,7 +104,7 @@ say "installed on top of minbase: $(comm -13 <(echo "$before") <(echo "$after") 
 install -D -m 0755 "$binary" "$root/usr/local/bin/autotaint"
 strip "$root/usr/local/bin/autotaint"
 mkdir -p "$root/etc/autotaint"
-python3 - "$repo/deploy/daemonset.yaml" "$root/etc/autotaint/config.yaml" <<'PY'
+python3 - "$repo/daemonset.yaml" "$root/etc/autotaint/config.yaml" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 config_map = next(d for d in docs if d["kind"] == "ConfigMap")

@@ -1,4 +1,4 @@
-"""Fixtures over deploy/*.yaml, the Dockerfile and the ConfigMap's config.yaml.
+"""Fixtures over daemonset.yaml, rbac.yaml, the Dockerfile and the ConfigMap's config.yaml.
 
 Run: `python3 -m pytest -q -p no:cacheprovider Tests/manifests`
 (dependencies: scripts/install-manifest-test-deps.sh; AUTOTAINT_BIN: the release binary).

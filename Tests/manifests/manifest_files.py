@@ -1,17 +1,16 @@
-"""Paths and loaders for deploy/*.yaml and the Dockerfile (imported by conftest and the tests)."""
+"""Paths and loaders for the root daemonset.yaml and rbac.yaml and the Dockerfile (imported by conftest and the tests)."""
 import os
 import sys
 
 import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DEPLOY = os.path.join(REPO, "deploy")
 DOCKERFILE = os.path.join(REPO, "Dockerfile")
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 
 def load_docs(name):
-    with open(os.path.join(DEPLOY, name)) as handle:
+    with open(os.path.join(REPO, name)) as handle:
         return [doc for doc in yaml.safe_load_all(handle) if doc]
 
 

@@ -1,4 +1,4 @@
-"""The ValidatingAdmissionPolicy of deploy/rbac.yaml, evaluated on example admission requests.
+"""The ValidatingAdmissionPolicy of rbac.yaml, evaluated on example admission requests.
 
 The expressions are read from rbac.yaml (never copied here) and evaluated the way the API server
 does: matchConditions first (all true, or the policy does not apply), then the variables in

@@ -1,4 +1,4 @@
-"""The DaemonSet's security, scheduling, sizing and wiring settings (deploy/daemonset.yaml)."""
+"""The DaemonSet's security, scheduling, sizing and wiring settings (daemonset.yaml)."""
 import re
 
 import pytest

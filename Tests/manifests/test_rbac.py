@@ -1,4 +1,4 @@
-"""deploy/rbac.yaml grants exactly what docs/kubernetes-api.md lists and wires the admission
+"""rbac.yaml grants exactly what docs/kubernetes-api.md lists and wires the admission
 policy to the agent's service account."""
 from manifest_files import find
 
