@@ -56,7 +56,7 @@ public struct AgentLoop: Service {
             let state = SignalState(startingAt: start, tainted: adopted.contains(signal))
             states[signal] = state
             if adopted.contains(signal) { logger.info("adopted own taint", metadata: ["signal": "\(signal)"]) }
-            metrics?.started(signal, state)
+            metrics?.started(signal, state, enforced: config.signals[signal].enforce)
         }
         var provenance = [SignalKind: Provenance]()
         // The first read only sets the baseline that CPU usage is measured from.
@@ -80,6 +80,7 @@ public struct AgentLoop: Service {
             // A signal disabled by a reload forgets its state; NodeSync removes its taint.
             states = states.filter { signals.contains($0.key) }
             let results = await sampler.sample(signals)
+            var withheld: [TaintEvent] = []
             for signal in signals {
                 let result = results[signal] ?? .failure(
                     NoSample(source: .proc, reason: "not_sampled", detail: "the sampler returned nothing"))
@@ -94,11 +95,16 @@ public struct AgentLoop: Service {
                 after.observe(try? result.get().percent, at: now, Thresholds(signal, in: config))
                 states[signal] = after
                 log(signal, result, before: before, after: after)
-                metrics?.observed(signal, result, before: before, after: after)
+                metrics?.observed(signal, result, before: before, after: after, enforced: config.signals[signal].enforce)
+                if !config.signals[signal].enforce && before.tainted != after.tainted {
+                    withheld.append(.withheld(config.signals[signal].taint, wanted: after.tainted))
+                }
             }
             metrics?.ticked()
             health?.loopTicked(at: clock.now, interval: config.sampling.interval)
-            output.yield(.tick(DesiredNodeView(config, states: states, provenance: provenance), config, at: now))
+            let view = DesiredNodeView(config, states: states, provenance: provenance)
+            output.yield(.tick(view, config, at: now))
+            announce(withheld, config: config, view: view)
             if once { return }
         }
         logger.info("shutting down")
@@ -109,6 +115,18 @@ public struct AgentLoop: Service {
             stopped[index].message = "autotaint stopped on this node; this condition is no longer updated"
         }
         output.yield(.stopping(stopped))
+    }
+
+    /// A report-only signal's would-be taint changes: logged, and posted as `TaintWithheld`
+    /// Events with the signal's condition message, so a fleet shows what enforcing would do.
+    private func announce(_ withheld: [TaintEvent], config: Config, view: DesiredNodeView) {
+        for event in withheld {
+            guard let signal = config.signals.enabled.first(where: { config.signals[$0].taint.key == event.key }),
+                  let report = view.conditions.first(where: { $0.type == config.signals[signal].condition })
+            else { continue }
+            logger.info("\(event.logMessage(dryRun: dryRun))", metadata: ["taint": "\(event.taintText)", "signal": "\(signal)"])
+            output.yield(.announce(event.nodeEvent(why: report.message)))
+        }
     }
 
     private func log(_ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState) {

@@ -27,7 +27,11 @@ public final class AgentMetrics: Sendable {
             "1 for the signal's current hysteresis state, 0 for the others (normal, pending-high, pressure, pending-low, unknown).",
             labels: ["signal", "state"]),
         "autotaint_signal_tainted": .init(kind: .gauge, help:
-            "1 while the signal wants its taint on the node, else 0.", labels: ["signal"]),
+            "1 while the signal wants its taint on the node, else 0 (with enforce false the taint is wanted but withheld).",
+            labels: ["signal"]),
+        "autotaint_signal_enforced": .init(kind: .gauge, help:
+            "1 if the signal writes its taint (enforce: true), 0 if it is report-only; withheld = tainted and not enforced.",
+            labels: ["signal"]),
         "autotaint_signal_transitions_total": .init(kind: .counter, help:
             "Hysteresis state changes of the signal.", labels: ["signal", "from", "to"]),
         "autotaint_sample_source": .init(kind: .gauge, help:
@@ -78,7 +82,10 @@ public final class AgentMetrics: Sendable {
 
     /// One signal's outcome of a tick: its value (or why there is none), and the state
     /// before and after observing it.
-    public func observed(_ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState) {
+    /// `enforced`: the signal's `enforce` setting in the config of this tick.
+    public func observed(
+        _ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState, enforced: Bool
+    ) {
         let source: SampleSource
         switch result {
         case let .success(sample):
@@ -98,14 +105,18 @@ public final class AgentMetrics: Sendable {
                 ("signal", signal.rawValue), ("from", before.phase.rawValue), ("to", after.phase.rawValue),
             ]).increment()
         }
-        setState(signal, after.phase)
-        setTainted(signal, after.tainted)
+        setSignal(signal, after, enforced: enforced)
     }
 
     /// The signal's state at start, e.g. pressure when its taint was adopted.
-    public func started(_ signal: SignalKind, _ state: SignalState) {
+    public func started(_ signal: SignalKind, _ state: SignalState, enforced: Bool) {
+        setSignal(signal, state, enforced: enforced)
+    }
+
+    private func setSignal(_ signal: SignalKind, _ state: SignalState, enforced: Bool) {
         setState(signal, state.phase)
         setTainted(signal, state.tainted)
+        gauge("autotaint_signal_enforced", [("signal", signal.rawValue)]).record(enforced ? 1 : 0)
     }
 
     /// The loop ticked; `wallClock` is Unix time in seconds.

@@ -242,22 +242,24 @@ struct SyncState {
     }
 }
 
-/// A change of an own taint, as logged and as posted in an Event.
+/// A change of an own taint, as logged and as posted in an Event; `withheld` is one that a
+/// report-only signal (`enforce: false`) would have made.
 enum TaintEvent {
     case added(TaintSpec)
     case restored(TaintSpec)
     case removed(Taint)
+    case withheld(TaintSpec, wanted: Bool)
 
     var key: String {
         switch self {
-        case let .added(spec), let .restored(spec): spec.key
+        case let .added(spec), let .restored(spec), let .withheld(spec, _): spec.key
         case let .removed(taint): taint.key
         }
     }
 
     var taintText: String {
         switch self {
-        case let .added(spec), let .restored(spec): spec.text
+        case let .added(spec), let .restored(spec), let .withheld(spec, _): spec.text
         case let .removed(taint): taint.text
         }
     }
@@ -267,6 +269,7 @@ enum TaintEvent {
         case .added: "TaintAdded"
         case .restored: "TaintRestored"
         case .removed: "TaintRemoved"
+        case .withheld: "TaintWithheld"
         }
     }
 
@@ -275,6 +278,7 @@ enum TaintEvent {
         case .added: dryRun ? "would add taint" : "added taint"
         case .restored: dryRun ? "would restore taint" : "restored taint"
         case .removed: dryRun ? "would remove taint" : "removed taint"
+        case let .withheld(_, wanted): wanted ? "taint withheld (enforce: false)" : "withheld taint no longer wanted"
         }
     }
 
@@ -286,6 +290,8 @@ enum TaintEvent {
             NodeEvent(reason: reason, message: "Restored taint \(taintText), removed by someone else while in pressure: \(why)",
                       kind: .warning)
         case .removed: NodeEvent(reason: reason, message: "Removed taint \(taintText): \(why)")
+        case let .withheld(_, wanted):
+            NodeEvent(reason: reason, message: "Would \(wanted ? "add" : "remove") taint \(taintText): \(why)")
         }
     }
 }

@@ -1,5 +1,6 @@
 /// Decides when a condition is written, the way node-problem-detector's condition manager
-/// does: when its status changes, and otherwise once per heartbeat — never per tick, so a
+/// does: when its status changes (or the signal switches between enforced and report-only),
+/// and otherwise once per heartbeat — never per tick, so a
 /// node whose state does not change costs the API server one write per heartbeat.
 ///
 /// Only writes that succeeded are recorded, so a failed write is due again on the next tick.
@@ -17,7 +18,8 @@ public struct ConditionLedger: Equatable, Sendable {
     public func due(_ reports: [ConditionReport], at now: Instant, heartbeat: Duration) -> [ConditionReport] {
         reports.filter { report in
             guard let last = written[report.type] else { return true }
-            return last.report.status != report.status || now - last.at >= heartbeat
+            return last.report.status != report.status || last.report.enforced != report.enforced
+                || now - last.at >= heartbeat
         }
     }
 

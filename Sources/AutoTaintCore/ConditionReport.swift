@@ -13,12 +13,16 @@ public struct ConditionReport: Equatable, Sendable {
     public var status: ConditionStatus
     public var reason: String
     public var message: String
+    /// False for a report-only signal (`enforce: false`), whose message says its taint is
+    /// withheld; a switch is written at once, not at the next heartbeat.
+    public var enforced: Bool
 
-    public init(type: String, status: ConditionStatus, reason: String, message: String) {
+    public init(type: String, status: ConditionStatus, reason: String, message: String, enforced: Bool = true) {
         self.type = type
         self.status = status
         self.reason = reason
         self.message = message
+        self.enforced = enforced
     }
 
     /// The report for `signal` in `state`; `provenance` says where its last value came
@@ -29,30 +33,25 @@ public struct ConditionReport: Equatable, Sendable {
                 provenance: Provenance, staleAfter: Duration) {
         let source = provenance.lastSource
         let name = signal.displayName
-        let reasonPrefix = "\(name)Usage"
         let high = percentText(config.highPercent)
         let low = percentText(config.lowPercent)
         let seen = "\(name) \(state.lastPercent.map(valueText) ?? "n/a")"
         let from = " (\(source?.rawValue ?? "no source"))"
-        switch state.phase {
-        case .normal:
-            self.init(type: config.condition, status: .false, reason: reasonPrefix + "Normal",
-                      message: "\(seen) < \(high)%" + from)
-        case .pendingHigh:
-            self.init(type: config.condition, status: .false, reason: reasonPrefix + "Rising",
-                      message: "\(seen) >= \(high)%, taint after \(config.for.kubernetesText)" + from)
-        case .pressure:
-            self.init(type: config.condition, status: .true, reason: reasonPrefix + "High",
-                      message: "\(seen) >= \(high)% for \(config.for.kubernetesText)" + from)
+        let (status, reasonSuffix, message): (ConditionStatus, String, String) = switch state.phase {
+        case .normal: (.false, "Normal", "\(seen) < \(high)%" + from)
+        case .pendingHigh: (.false, "Rising", "\(seen) >= \(high)%, taint after \(config.for.kubernetesText)" + from)
+        case .pressure: (.true, "High", "\(seen) >= \(high)% for \(config.for.kubernetesText)" + from)
         case .pendingLow:
-            self.init(type: config.condition, status: .true, reason: reasonPrefix + "Recovering",
-                      message: "\(seen) <= \(low)%, taint removed after \(config.recoverFor.kubernetesText)" + from)
+            (.true, "Recovering", "\(seen) <= \(low)%, taint removed after \(config.recoverFor.kubernetesText)" + from)
         case .unknown:
-            let kept = state.tainted ? "taint kept" : "no taint"
-            self.init(type: config.condition, status: .unknown, reason: reasonPrefix + "Unknown",
-                      message: "no \(name) sample for \(staleAfter.kubernetesText): \(provenance.lastProblem ?? "no value")"
-                          + "; last \(seen)\(from); \(kept)")
+            (.unknown, "Unknown", "no \(name) sample for \(staleAfter.kubernetesText): \(provenance.lastProblem ?? "no value")"
+                + "; last \(seen)\(from); \(state.tainted ? "taint kept" : "no taint")")
         }
+        // A report-only signal says so in every report, so `kubectl describe node` never
+        // suggests a taint that is not there.
+        let withheld = config.enforce ? "" : state.tainted ? "; taint withheld (enforce: false)" : "; report-only (enforce: false)"
+        self.init(type: config.condition, status: status, reason: "\(name)Usage\(reasonSuffix)", message: message + withheld,
+                  enforced: config.enforce)
     }
 }
 

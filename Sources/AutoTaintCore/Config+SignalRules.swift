@@ -33,7 +33,7 @@ extension Config {
 extension SignalConfig {
     /// The rules for one signal, whose settings live under `key` (`signals.cpu`).
     func violations(key: String) -> [RuleViolation] {
-        thresholdViolations(key: key) + holdViolations(key: key) + taintViolations(key: key) + conditionViolations(key: key)
+        thresholdViolations(key: key) + taintViolations(key: key) + conditionViolations(key: key)
     }
 
     private func thresholdViolations(key: String) -> [RuleViolation] {
@@ -52,12 +52,6 @@ extension SignalConfig {
             ])]
         }
         return []
-    }
-
-    private func holdViolations(key: String) -> [RuleViolation] {
-        [("for", self.for), ("recoverFor", recoverFor), ("minHold", minHold)]
-            .filter { $0.1 <= .zero }
-            .map { name, duration in RuleViolation("\(key).\(name)", "\(duration.kubernetesText) must be longer than 0s") }
     }
 
     private func taintViolations(key: String) -> [RuleViolation] {

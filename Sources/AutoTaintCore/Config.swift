@@ -99,6 +99,10 @@ public struct SignalConfig: Equatable, Sendable {
     public var taint: TaintSpec
     /// The Node condition type this signal reports as.
     public var condition: String
+    /// False: report-only. The signal runs as usual (hysteresis, condition, Events,
+    /// metrics) but its taint is never written, so a fleet can be watched before it is
+    /// enforced.
+    public var enforce: Bool
     /// `NoExecute` evicts running pods, so it must be asked for explicitly.
     public var allowNoExecute: Bool
 
@@ -106,7 +110,7 @@ public struct SignalConfig: Equatable, Sendable {
         enabled: Bool, highPercent: Double, lowPercent: Double,
         for holdHigh: Duration = .seconds(30), recoverFor: Duration = .seconds(120),
         minHold: Duration = .seconds(60), taint: TaintSpec, condition: String,
-        allowNoExecute: Bool = false
+        enforce: Bool = true, allowNoExecute: Bool = false
     ) {
         self.enabled = enabled
         self.highPercent = highPercent
@@ -116,6 +120,7 @@ public struct SignalConfig: Equatable, Sendable {
         self.minHold = minHold
         self.taint = taint
         self.condition = condition
+        self.enforce = enforce
         self.allowNoExecute = allowNoExecute
     }
 

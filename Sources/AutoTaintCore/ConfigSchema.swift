@@ -74,6 +74,7 @@ enum ConfigSchema {
                 ConfigSchemaEntry("effect", \.signals[kind].taint.effect, .oneOf),
             ], inline: true)),
             ConfigSchemaEntry("condition", \.signals[kind].condition, .string),
+            ConfigSchemaEntry("enforce", \.signals[kind].enforce, .bool),
             ConfigSchemaEntry("allowNoExecute", \.signals[kind].allowNoExecute, .bool),
         ], inline: false))
     }

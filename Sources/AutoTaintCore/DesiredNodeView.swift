@@ -1,5 +1,6 @@
 /// What the agent wants its own parts of the Node to be after a tick: the taints of the
-/// signals that hold one, and one condition per enabled signal. Foreign taints and
+/// enforced signals that hold one (a report-only signal's taint is withheld), and one
+/// condition per enabled signal. Foreign taints and
 /// conditions are not part of it: they are never the agent's to decide.
 public struct DesiredNodeView: Equatable, Sendable {
     public var ownTaints: [TaintSpec]
@@ -17,7 +18,7 @@ public struct DesiredNodeView: Equatable, Sendable {
         for signal in config.signals.enabled {
             guard let state = states[signal] else { continue }
             let signalConfig = config.signals[signal]
-            if state.tainted { taints.append(signalConfig.taint) }
+            if state.tainted && signalConfig.enforce { taints.append(signalConfig.taint) }
             conditions.append(ConditionReport(
                 signal, signalConfig, state, provenance: provenance[signal] ?? Provenance(),
                 staleAfter: config.prometheus.staleAfter))

@@ -75,9 +75,9 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
         var state = SignalState(startingAt: at(0))
         let before = state
         state.observe(95, at: at(1_000), thresholds)
-        metrics.observed(.cpu, .success(Sample(percent: 95, source: .proc)), before: before, after: state)
+        metrics.observed(.cpu, .success(Sample(percent: 95, source: .proc)), before: before, after: state, enforced: true)
         metrics.observed(.memory, .failure(NoSample(source: .proc, reason: "read_failed", detail: "x")),
-                         before: SignalState(startingAt: at(0)), after: SignalState(startingAt: at(0)))
+                         before: SignalState(startingAt: at(0)), after: SignalState(startingAt: at(0)), enforced: true)
         metrics.ticked(wallClock: 1_800_000_000)
         metrics.apiConflict()
         metrics.configReloaded(success: true)
@@ -96,7 +96,7 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
         let before = state
         state.observe(99, at: at(1_000), thresholds)
         #expect(state.phase == .pendingHigh)
-        metrics.observed(.cpu, .success(Sample(percent: 99, source: .proc)), before: before, after: state)
+        metrics.observed(.cpu, .success(Sample(percent: 99, source: .proc)), before: before, after: state, enforced: true)
         for phase in Phase.allCases {
             #expect(value(#"autotaint_signal_state{signal="cpu",state="\#(phase.rawValue)"}"#) == (phase == .pendingHigh ? 1 : 0))
         }
@@ -109,19 +109,38 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
 
     @Test func anAdoptedTaintStartsInPressure() {
         let metrics = self.metrics
-        metrics.started(.cpu, SignalState(startingAt: at(0), tainted: true))
+        metrics.started(.cpu, SignalState(startingAt: at(0), tainted: true), enforced: true)
         #expect(value(#"autotaint_signal_state{signal="cpu",state="pressure"}"#) == 1)
         #expect(value(#"autotaint_signal_state{signal="cpu",state="normal"}"#) == 0)
         #expect(value(#"autotaint_signal_tainted{signal="cpu"}"#) == 1)
+        #expect(value(#"autotaint_signal_enforced{signal="cpu"}"#) == 1)
+    }
+
+    @Test func aReportOnlySignalWantsItsTaintButIsNotEnforced() {
+        let metrics = self.metrics
+        let thresholds = Thresholds(Config().signals.cpu, staleAfter: .seconds(60))
+        var state = SignalState(startingAt: at(0))
+        metrics.started(.cpu, state, enforced: false)
+        #expect(value(#"autotaint_signal_enforced{signal="cpu"}"#) == 0)
+        let before = state
+        state.observe(99, at: at(0), thresholds)
+        state.observe(99, at: at(30_000), thresholds)
+        #expect(state.tainted)
+        metrics.observed(.cpu, .success(Sample(percent: 99, source: .proc)), before: before, after: state, enforced: false)
+        #expect(value(#"autotaint_signal_tainted{signal="cpu"}"#) == 1)
+        #expect(value(#"autotaint_signal_enforced{signal="cpu"}"#) == 0)
+        // A reload that turns enforce on shows on the next tick.
+        metrics.observed(.cpu, .success(Sample(percent: 99, source: .proc)), before: state, after: state, enforced: true)
+        #expect(value(#"autotaint_signal_enforced{signal="cpu"}"#) == 1)
     }
 
     @Test func missingSamplesAreCountedBySourceAndReasonAndKeepTheLastValue() {
         let metrics = self.metrics
         let state = SignalState(startingAt: at(0))
-        metrics.observed(.cpu, .success(Sample(percent: 42, source: .prometheus)), before: state, after: state)
+        metrics.observed(.cpu, .success(Sample(percent: 42, source: .prometheus)), before: state, after: state, enforced: true)
         let miss = NoSample(source: .prometheus, reason: "timeout", detail: "5s")
-        metrics.observed(.cpu, .failure(miss), before: state, after: state)
-        metrics.observed(.cpu, .failure(miss), before: state, after: state)
+        metrics.observed(.cpu, .failure(miss), before: state, after: state, enforced: true)
+        metrics.observed(.cpu, .failure(miss), before: state, after: state, enforced: true)
         #expect(value(#"autotaint_sample_errors_total{source="prometheus",reason="timeout"}"#) == 2)
         #expect(value(#"autotaint_signal_usage_percent{signal="cpu"}"#) == 42)
         #expect(value(#"autotaint_sample_source{signal="cpu",source="prometheus"}"#) == 1)

@@ -29,6 +29,32 @@ func conditionFollowsThePhase(_ state: SignalState, _ expected: ConditionReport)
         == expected)
 }
 
+private var reportOnly: SignalConfig {
+    var config = cpu
+    config.enforce = false
+    return config
+}
+
+/// With `enforce: false` the phases and statuses are the same; every message says the taint
+/// is withheld (tainted side) or that the signal is report-only (untainted side).
+@Test(arguments: [
+    (state(after: [42.04]), ConditionStatus.false, "CPU 42.0% < 80% (proc); report-only (enforce: false)"),
+    (state(after: [85]), .false, "CPU 85.0% >= 80%, taint after 30s (proc); report-only (enforce: false)"),
+    (state(after: [93.44], tainted: true), .true, "CPU 93.4% >= 80% for 30s (proc); taint withheld (enforce: false)"),
+    (state(after: [12.5], tainted: true), .true,
+     "CPU 12.5% <= 60%, taint removed after 2m (proc); taint withheld (enforce: false)"),
+    (state(after: [95] + Array(repeating: nil, count: 61), tainted: true), .unknown,
+     "no CPU sample for 1m: no value; last CPU 95.0% (proc); taint kept; taint withheld (enforce: false)"),
+])
+func reportOnlyConditionSaysTheTaintIsWithheld(_ state: SignalState, _ status: ConditionStatus, _ message: String) {
+    let report = ConditionReport(.cpu, reportOnly, state, provenance: Provenance(lastSource: .proc), staleAfter: .seconds(60))
+    #expect(report.status == status)
+    #expect(report.message == message)
+    #expect(!report.enforced)
+    #expect(report.reason == ConditionReport(.cpu, cpu, state, provenance: Provenance(lastSource: .proc),
+                                             staleAfter: .seconds(60)).reason)
+}
+
 @Test func unknownSaysForHowLongAndWhatWasLastSeen() {
     let held = state(after: [95] + Array(repeating: nil, count: 61), tainted: true)
     #expect(held.phase == .unknown)
@@ -57,6 +83,17 @@ func conditionFollowsThePhase(_ state: SignalState, _ expected: ConditionReport)
     #expect(view.conditions.map(\.status) == [.true, .false])
 }
 
+@Test func desiredViewWithholdsTheTaintOfAReportOnlySignal() {
+    var config = Config()
+    config.signals.memory.enabled = true
+    config.signals.cpu.enforce = false
+    let view = DesiredNodeView(
+        config, states: [.cpu: state(after: [99], tainted: true), .memory: state(after: [99], tainted: true)],
+        provenance: [.cpu: Provenance(lastSource: .proc), .memory: Provenance(lastSource: .proc)])
+    #expect(view.ownTaints == [config.signals.memory.taint])
+    #expect(view.conditions.map(\.status) == [.true, .true])
+}
+
 private func report(_ status: ConditionStatus, _ message: String = "m") -> ConditionReport {
     ConditionReport(type: "CPUPressure", status: status, reason: "r", message: message)
 }
@@ -70,6 +107,18 @@ private func report(_ status: ConditionStatus, _ message: String = "m") -> Condi
     #expect(ledger.due([report(.true)], at: start + .seconds(1), heartbeat: heartbeat) == [report(.true)])
     #expect(ledger.due([report(.false, "now")], at: start + .seconds(300), heartbeat: heartbeat)
         == [report(.false, "now")])
+}
+
+@Test func aSwitchBetweenEnforcedAndReportOnlyIsWrittenAtOnce() {
+    var ledger = ConditionLedger()
+    let heartbeat = Duration.seconds(300)
+    ledger.recordWritten([report(.true)], at: start)
+    var withheld = report(.true, "m; taint withheld (enforce: false)")
+    withheld.enforced = false
+    #expect(ledger.due([withheld], at: start + .seconds(1), heartbeat: heartbeat) == [withheld])
+    ledger.recordWritten([withheld], at: start + .seconds(1))
+    #expect(ledger.due([withheld], at: start + .seconds(2), heartbeat: heartbeat).isEmpty)
+    #expect(ledger.due([report(.true)], at: start + .seconds(2), heartbeat: heartbeat) == [report(.true)])
 }
 
 @Test func aFailedWriteIsDueAgain() {

@@ -20,6 +20,7 @@ struct ConfigParseTests {
             minHold: 1m              # never leave a state sooner than this after entering it
             taint: {key: autotaint.dev/cpu-pressure, value: "true", effect: NoSchedule}
             condition: CPUPressure
+            enforce: true            # false: report-only: condition and Events as usual, the taint is never written
           memory:                    # same shape; off by default
             enabled: false
             highPercent: 90
@@ -106,6 +107,25 @@ struct ConfigParseTests {
         expected.signals.memory.for = .seconds(60)
         expected.dryRun = true
         #expect(config == expected)
+    }
+
+    /// product.md, "Rules": 0s means "act on the first sample past the threshold; no hold".
+    @Test func holdTimesMayBeZero() throws {
+        let config = try parse("signals:\n  memory: {for: 0s, recoverFor: 0, minHold: 0ms}\n",
+                               environment: ["AUTOTAINT_SIGNALS_CPU_FOR": "0s"])
+        #expect(config.signals.memory.for == .zero)
+        #expect(config.signals.memory.recoverFor == .zero)
+        #expect(config.signals.memory.minHold == .zero)
+        #expect(config.signals.cpu.for == .zero)
+        #expect(try parse(config.yamlText) == config)
+    }
+
+    @Test func enforceIsPerSignalFromTheFileOrTheEnvironment() throws {
+        let config = try parse("signals:\n  cpu: {enforce: false}\n",
+                               environment: ["AUTOTAINT_SIGNALS_MEMORY_ENFORCE": "false"])
+        #expect(!config.signals.cpu.enforce)
+        #expect(!config.signals.memory.enforce)
+        #expect(Config().signals.cpu.enforce && Config().signals.memory.enforce)
     }
 
     @Test func environmentCanRepairAValueTheFileGotWrong() throws {

@@ -21,6 +21,7 @@ struct ConfigYAMLTextTests {
                 minHold: 1m
                 taint: {key: autotaint.dev/cpu-pressure, value: "true", effect: NoSchedule}
                 condition: CPUPressure
+                enforce: true
                 allowNoExecute: false
               memory:
                 enabled: false
@@ -31,6 +32,7 @@ struct ConfigYAMLTextTests {
                 minHold: 1m
                 taint: {key: autotaint.dev/memory-pressure, value: "true", effect: NoSchedule}
                 condition: MemoryUsagePressure
+                enforce: true
                 allowNoExecute: false
             prometheus:
               url: ""

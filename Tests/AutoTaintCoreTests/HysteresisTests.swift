@@ -112,6 +112,13 @@ private let scenarios: [Scenario] = [
         thresholds: with { $0.holdHigh = .zero; $0.recoverFor = .zero },
         steps: [step(0, 90, .pressure), step(30, 10, .pendingLow), step(60, 10, .normal)]),
     Scenario(
+        name: "for, recoverFor and minHold 0s follow every sample across the thresholds, never between them",
+        thresholds: with { $0.holdHigh = .zero; $0.recoverFor = .zero; $0.minHold = .zero },
+        steps: [
+            step(0, 80, .pressure), step(1, 60, .normal), step(2, 70, .normal), step(3, 99, .pressure),
+            step(4, 61, .pressure), step(5, 0, .normal),
+        ]),
+    Scenario(
         name: "an adopted taint (restart in pressure) recovers without waiting for minHold",
         startTainted: true,
         steps: [step(0, 90, .pressure), step(1, 40, .pendingLow), step(121, 40, .normal)]),

@@ -17,6 +17,7 @@ NAMES = {
     "autotaint_signal_usage_percent": "gauge",
     "autotaint_signal_state": "gauge",
     "autotaint_signal_tainted": "gauge",
+    "autotaint_signal_enforced": "gauge",
     "autotaint_signal_transitions_total": "counter",
     "autotaint_sample_source": "gauge",
     "autotaint_sample_errors_total": "counter",

@@ -4,8 +4,9 @@ import LibFuzzerDriver
 /// Fuzz target: the whole path from a config file's bytes to a validated `Config` or
 /// `ConfigErrors`. The input is the file; after a NUL byte, if any, come `NAME=value`
 /// lines taken as the environment (so `AUTOTAINT_*` overrides are fuzzed too).
-/// Every error must name a line of the file or none; a valid config must read back from
-/// its own `yamlText` (what `check-config` prints) as the same config.
+/// Every error must name a line of the file or none; a valid config keeps product.md's
+/// duration rules (hold times 0s or longer, the others their minimums) and must read back
+/// from its own `yamlText` (what `check-config` prints) as the same config.
 LibFuzzer.run { bytes in
     let fileEnd = bytes.firstIndex(of: 0) ?? bytes.endIndex
     // As FileContents.text reads a file: invalid UTF-8 becomes U+FFFD.
@@ -33,6 +34,17 @@ LibFuzzer.run { bytes in
         _ = error.description
         return
     }
+    for signal in SignalKind.allCases {
+        let holds = [config.signals[signal].for, config.signals[signal].recoverFor, config.signals[signal].minHold]
+        require(holds.allSatisfy { $0 >= .zero }, "a negative hold time of \(signal) was accepted: \(holds)")
+    }
+    require(config.sampling.interval >= .seconds(1), "sampling.interval \(config.sampling.interval) was accepted")
+    require(config.prometheus.timeout > .zero && config.prometheus.timeout <= .seconds(60),
+            "prometheus.timeout \(config.prometheus.timeout) was accepted")
+    require((Duration.seconds(60)...Duration.seconds(3600)).contains(config.heartbeat),
+            "heartbeat \(config.heartbeat) was accepted")
+    require(config.prometheus.staleAfter >= config.sampling.interval * 2,
+            "prometheus.staleAfter \(config.prometheus.staleAfter) was accepted with interval \(config.sampling.interval)")
     let written = config.yamlText
     do {
         let reread = try Config.parse(yaml: written, file: "effective.yaml", environment: [:])
