@@ -79,20 +79,21 @@ public struct AgentLoop: Service {
             let signals = config.signals.enabled
             // A signal disabled by a reload forgets its state; NodeSync removes its taint.
             states = states.filter { signals.contains($0.key) }
-            let results = await sampler.sample(signals)
+            let results = await sampler.readings(config)
             var withheld: [TaintEvent] = []
             for signal in signals {
-                let result = results[signal] ?? .failure(
-                    NoSample(source: .proc, reason: "not_sampled", detail: "the sampler returned nothing"))
+                let result = results[signal] ?? .failure(.notSampled)
                 switch result {
-                case let .success(sample): provenance[signal] = Provenance(lastSource: sample.source)
-                case let .failure(noSample): provenance[signal, default: Provenance()].lastProblem =
-                    "\(noSample.source.rawValue) \(noSample.reason)"
+                case let .success(sample): provenance[signal] = Provenance(lastSource: sample.source, note: sample.note)
+                case let .failure(noSample):
+                    provenance[signal, default: Provenance()].lastProblem = noSample.meansUnavailable
+                        ? noSample.description : "\(noSample.source.rawValue) \(noSample.reason)"
+                    provenance[signal, default: Provenance()].unavailable = noSample.meansUnavailable
                 }
                 // A signal enabled by a reload starts untainted, with its clocks from now.
                 let before = states[signal] ?? SignalState(startingAt: now)
                 var after = before
-                after.observe(try? result.get().percent, at: now, Thresholds(signal, in: config))
+                after.observe(result, at: now, Thresholds(signal, in: config))
                 states[signal] = after
                 log(signal, result, before: before, after: after)
                 metrics?.observed(signal, result, before: before, after: after, enforced: config.signals[signal].enforce)

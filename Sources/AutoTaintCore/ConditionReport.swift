@@ -44,13 +44,15 @@ public struct ConditionReport: Equatable, Sendable {
         case .pendingLow:
             (.true, "Recovering", "\(seen) <= \(low)%, taint removed after \(config.recoverFor.kubernetesText)" + from)
         case .unknown:
-            (.unknown, "Unknown", "no \(name) sample for \(staleAfter.kubernetesText): \(provenance.lastProblem ?? "no value")"
+            (.unknown, "Unknown", "no \(name) sample\(provenance.unavailable ? "" : " for \(staleAfter.kubernetesText)"): "
+                + (provenance.lastProblem ?? "no value")
                 + "; last \(seen)\(from); \(state.tainted ? "taint kept" : "no taint")")
         }
+        let note = provenance.note.map { "; \($0)" } ?? ""
         // A report-only signal says so in every report, so `kubectl describe node` never
         // suggests a taint that is not there.
         let withheld = config.enforce ? "" : state.tainted ? "; taint withheld (enforce: false)" : "; report-only (enforce: false)"
-        self.init(type: config.condition, status: status, reason: "\(name)Usage\(reasonSuffix)", message: message + withheld,
+        self.init(type: config.condition, status: status, reason: signal.reasonPrefix + reasonSuffix, message: message + note + withheld,
                   enforced: config.enforce)
     }
 }
@@ -60,19 +62,37 @@ public struct Provenance: Equatable, Sendable {
     public var lastSource: SampleSource?
     /// e.g. `prometheus timeout`; nil once a value arrives.
     public var lastProblem: String?
+    /// What the last value needs said beside it, e.g. that the throttling gate read a
+    /// CPU stall as 0.
+    public var note: String?
+    /// The source cannot give this signal at all (no PSI in the kernel); `lastProblem`
+    /// then says why and how to fix it.
+    public var unavailable: Bool
 
-    public init(lastSource: SampleSource? = nil, lastProblem: String? = nil) {
+    public init(lastSource: SampleSource? = nil, lastProblem: String? = nil, note: String? = nil, unavailable: Bool = false) {
         self.lastSource = lastSource
         self.lastProblem = lastProblem
+        self.note = note
+        self.unavailable = unavailable
     }
 }
 
 extension SignalKind {
-    /// How messages and reasons name the signal: `CPU`, `Memory`.
+    /// How messages name the signal: `CPU`, `Memory`, `CPU stall`.
     public var displayName: String {
         switch self {
         case .cpu: "CPU"
         case .memory: "Memory"
+        case .cpuContention: "CPU stall"
+        }
+    }
+
+    /// How condition reasons begin: `CPUUsage` (`CPUUsageHigh`), `MemoryUsage`, `CPUContention`.
+    var reasonPrefix: String {
+        switch self {
+        case .cpu: "CPUUsage"
+        case .memory: "MemoryUsage"
+        case .cpuContention: "CPUContention"
         }
     }
 }

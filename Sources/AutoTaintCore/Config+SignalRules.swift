@@ -37,7 +37,8 @@ extension SignalConfig {
     }
 
     private func thresholdViolations(key: String) -> [RuleViolation] {
-        let outOfRange = [("highPercent", highPercent), ("lowPercent", lowPercent)].filter { !(0...100).contains($0.1) }
+        let outOfRange = [("highPercent", highPercent), ("lowPercent", lowPercent), ("minUsagePercent", minUsagePercent)]
+            .filter { !(0...100).contains($0.1) }
         guard outOfRange.isEmpty else {
             return outOfRange.map { name, percent in
                 RuleViolation("\(key).\(name)", "\(numberText(percent)) must be between 0 and 100 (percent of the whole node)")

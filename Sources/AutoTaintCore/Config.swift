@@ -24,6 +24,7 @@ public struct Config: Equatable, Sendable {
     public struct Signals: Equatable, Sendable {
         public var cpu = SignalConfig.cpuDefaults
         public var memory = SignalConfig.memoryDefaults
+        public var cpuContention = SignalConfig.cpuContentionDefaults
         public init() {}
 
         public subscript(kind: SignalKind) -> SignalConfig {
@@ -31,12 +32,14 @@ public struct Config: Equatable, Sendable {
                 switch kind {
                 case .cpu: cpu
                 case .memory: memory
+                case .cpuContention: cpuContention
                 }
             }
             set {
                 switch kind {
                 case .cpu: cpu = newValue
                 case .memory: memory = newValue
+                case .cpuContention: cpuContention = newValue
                 }
             }
         }
@@ -83,6 +86,9 @@ public enum SourceMode: String, CaseIterable, Equatable, Sendable {
 public enum SignalKind: String, CaseIterable, Equatable, Sendable {
     case cpu
     case memory
+    /// PSI: the share of wall time in which at least one runnable task waited for a CPU
+    /// (`some` of /proc/pressure/cpu), read 0 below `minUsagePercent` of CPU usage.
+    case cpuContention
 }
 
 /// One signal's thresholds, hold times, taint and condition type.
@@ -92,6 +98,10 @@ public struct SignalConfig: Equatable, Sendable {
     public var highPercent: Double
     /// Leave pressure when usage <= lowPercent for `recoverFor`.
     public var lowPercent: Double
+    /// cpuContention only (a setting of that signal alone; 0, no gate, for the others):
+    /// below this node CPU usage, stall is CFS throttling of single cgroups, not
+    /// contention, and the signal reads 0.
+    public var minUsagePercent: Double
     public var `for`: Duration
     public var recoverFor: Duration
     /// The taint is never added or removed sooner than this after its last change.
@@ -107,7 +117,7 @@ public struct SignalConfig: Equatable, Sendable {
     public var allowNoExecute: Bool
 
     public init(
-        enabled: Bool, highPercent: Double, lowPercent: Double,
+        enabled: Bool, highPercent: Double, lowPercent: Double, minUsagePercent: Double = 0,
         for holdHigh: Duration = .seconds(30), recoverFor: Duration = .seconds(120),
         minHold: Duration = .seconds(60), taint: TaintSpec, condition: String,
         enforce: Bool = true, allowNoExecute: Bool = false
@@ -115,6 +125,7 @@ public struct SignalConfig: Equatable, Sendable {
         self.enabled = enabled
         self.highPercent = highPercent
         self.lowPercent = lowPercent
+        self.minUsagePercent = minUsagePercent
         self.for = holdHigh
         self.recoverFor = recoverFor
         self.minHold = minHold
@@ -134,6 +145,12 @@ public struct SignalConfig: Equatable, Sendable {
         enabled: false, highPercent: 90, lowPercent: 80,
         taint: TaintSpec(key: "autotaint.dev/memory-pressure", value: "true", effect: .noSchedule),
         condition: "MemoryUsagePressure"
+    )
+
+    public static let cpuContentionDefaults = SignalConfig(
+        enabled: false, highPercent: 40, lowPercent: 20, minUsagePercent: 50,
+        taint: TaintSpec(key: "autotaint.dev/cpu-contention", value: "true", effect: .noSchedule),
+        condition: "CPUContention"
     )
 }
 

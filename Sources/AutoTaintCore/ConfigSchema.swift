@@ -61,10 +61,12 @@ enum ConfigSchema {
     ]
 
     private static func signal(_ kind: SignalKind) -> ConfigSchemaEntry {
-        ConfigSchemaEntry(kind.rawValue, .section([
+        let gate = kind == .cpuContention ? [ConfigSchemaEntry("minUsagePercent", \.signals[kind].minUsagePercent, .number)] : []
+        return ConfigSchemaEntry(kind.rawValue, .section([
             ConfigSchemaEntry("enabled", \.signals[kind].enabled, .bool),
             ConfigSchemaEntry("highPercent", \.signals[kind].highPercent, .number),
             ConfigSchemaEntry("lowPercent", \.signals[kind].lowPercent, .number),
+        ] + gate + [
             ConfigSchemaEntry("for", \.signals[kind].for, .duration),
             ConfigSchemaEntry("recoverFor", \.signals[kind].recoverFor, .duration),
             ConfigSchemaEntry("minHold", \.signals[kind].minHold, .duration),

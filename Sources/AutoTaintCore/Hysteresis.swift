@@ -121,6 +121,12 @@ public struct SignalState: Equatable, Sendable {
         }
     }
 
+    /// The source cannot give this signal at all (a kernel without PSI): `unknown` at
+    /// once, keeping the taint, instead of a made-up `normal` until `staleAfter` passes.
+    public mutating func observeUnavailable(at now: Instant) {
+        if phase != .unknown { enter(.unknown, at: now) }
+    }
+
     private func minHoldElapsed(at now: Instant, _ thresholds: Thresholds) -> Bool {
         guard let taintChangedAt else { return true }
         return now - taintChangedAt >= thresholds.minHold

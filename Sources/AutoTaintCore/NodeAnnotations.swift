@@ -1,8 +1,18 @@
+extension SignalKind {
+    /// How annotations name the signal: `cpu`, `memory`, `cpu-contention`.
+    var annotationName: String {
+        switch self {
+        case .cpu, .memory: rawValue
+        case .cpuContention: "cpu-contention"
+        }
+    }
+}
+
 extension Config {
     /// The annotation on a Node that overrides `signals.<signal>.highPercent` (or
     /// `lowPercent`) for that Node alone, e.g. `autotaint.dev/cpu-high-percent: "90"`.
     public static func overrideAnnotation(_ signal: SignalKind, high: Bool) -> String {
-        "autotaint.dev/\(signal.rawValue)-\(high ? "high" : "low")-percent"
+        "autotaint.dev/\(signal.annotationName)-\(high ? "high" : "low")-percent"
     }
 
     /// This config with the Node's threshold annotations applied: they beat the ConfigMap

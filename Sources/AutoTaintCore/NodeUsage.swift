@@ -88,13 +88,18 @@ public enum UsageUnavailable: Error, Equatable, Sendable, CustomStringConvertibl
     case noTicksElapsed
     case noMemoryTotal
     case availableExceedsTotal(available: UInt64, total: UInt64)
+    case stallWentBackwards(from: UInt64, to: UInt64)
+    case noTimeElapsed
+    case malformedPressure(String)
 
     public var label: String {
         switch self {
-        case .counterWentBackwards: "counter_reset"
+        case .counterWentBackwards, .stallWentBackwards: "counter_reset"
         case .noTicksElapsed: "no_ticks_elapsed"
         case .noMemoryTotal: "no_memory_total"
         case .availableExceedsTotal: "available_exceeds_total"
+        case .noTimeElapsed: "no_time_elapsed"
+        case .malformedPressure: "malformed_pressure"
         }
     }
 
@@ -106,6 +111,9 @@ public enum UsageUnavailable: Error, Equatable, Sendable, CustomStringConvertibl
         case .noMemoryTotal: "MemTotal is 0"
         case let .availableExceedsTotal(available, total):
             "MemAvailable \(available) kB exceeds MemTotal \(total) kB"
+        case let .stallWentBackwards(from, to): "CPU stall counter (some total) went backwards from \(from) to \(to) µs"
+        case .noTimeElapsed: "no time elapsed between two reads of /proc/pressure/cpu"
+        case let .malformedPressure(text): "/proc/pressure/cpu has no \"some ... total=N\" line: \"\(text)\""
         }
     }
 }

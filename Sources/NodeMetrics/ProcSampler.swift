@@ -2,32 +2,100 @@ import AutoTaintCore
 import CProcps
 import Glibc
 
-/// Reads the whole node's CPU and memory usage from /proc through libproc2.
+/// Reads the whole node's CPU and memory usage from /proc through libproc2, and its CPU
+/// stall from /proc/pressure/cpu (libproc2 has no reader for it: one pread on a
+/// descriptor kept open).
 ///
-/// CPU usage is the busy share of the ticks between two reads, so the first read of a
-/// run (and the first after a failed one) gives no value. Owned by one task: it keeps
-/// the previous counters and libproc2's handles between calls.
+/// CPU usage and stall are shares of what elapsed between two reads, so the first read of
+/// a run (and the first after a failed one) gives no value. Both are read on the same
+/// tick, one right after the other, so the throttling gate compares like with like.
+/// Owned by one task: it keeps the previous counters, libproc2's handles and the
+/// descriptor between calls.
 public final class ProcSampler: Sampler {
     private var stat: OpaquePointer?
     private var meminfo: OpaquePointer?
     private var previousTicks: CPUTicks?
+    private let pressurePath: String
+    private var pressure: Int32 = -1
+    private var previousStall: StallReading?
+    private var pressureBuffer = [UInt8](repeating: 0, count: 256)
 
-    public init() {}
+    /// `pressurePath`: the PSI file (tests point it elsewhere).
+    public init(pressurePath: String = "/proc/pressure/cpu") {
+        self.pressurePath = pressurePath
+    }
 
     deinit {
         if stat != nil { procps_stat_unref(&stat) }
         if meminfo != nil { procps_meminfo_unref(&meminfo) }
+        if pressure >= 0 { close(pressure) }
     }
 
     public func sample(_ signals: [SignalKind]) async -> [SignalKind: Result<Sample, NoSample>] {
         var results: [SignalKind: Result<Sample, NoSample>] = [:]
-        for signal in signals {
-            switch signal {
-            case .cpu: results[.cpu] = cpuSample()
-            case .memory: results[.memory] = memorySample()
+        let usage = signals.contains(.cpu) || signals.contains(.cpuContention) ? cpuSample() : nil
+        if signals.contains(.cpu) { results[.cpu] = usage }
+        if signals.contains(.memory) { results[.memory] = memorySample() }
+        if let usage, signals.contains(.cpuContention) { results[.cpuContention] = stallSample(usage: usage) }
+        return results
+    }
+
+    /// The stall share, with the CPU usage of the same interval for the throttling gate;
+    /// without a usage value there is no stall value either (the gate could not judge it).
+    private func stallSample(usage: Result<Sample, NoSample>) -> Result<Sample, NoSample> {
+        let now: StallReading
+        switch readStall() {
+        case let .success(reading): now = reading
+        case let .failure(noSample):
+            previousStall = nil
+            return .failure(noSample)
+        }
+        defer { previousStall = now }
+        guard let previousStall else {
+            return .failure(NoSample(
+                source: .proc, reason: "no_previous_read",
+                detail: "CPU stall needs two reads of \(pressurePath); the next tick has a value"))
+        }
+        return now.stallPercent(since: previousStall)
+            .mapError { NoSample(source: .proc, reason: $0.label, detail: $0.description) }
+            .flatMap { stall in usage.map { Sample(percent: stall, source: .proc, cpuUsagePercent: $0.percent) } }
+    }
+
+    /// Why this machine's CPU stall cannot be read, or nil when it can (one read now).
+    public static func stallProblem(pressurePath: String = "/proc/pressure/cpu") -> NoSample? {
+        guard case let .failure(problem) = ProcSampler(pressurePath: pressurePath).readStall() else { return nil }
+        return problem
+    }
+
+    private func readStall() -> Result<StallReading, NoSample> {
+        if pressure < 0 {
+            pressure = open(pressurePath, O_RDONLY | O_CLOEXEC)
+            guard pressure >= 0 else {
+                let error = errno
+                guard error == ENOENT else { return .failure(readFailed(pressurePath, errorNumber: error)) }
+                return .failure(NoSample(
+                    source: .proc, reason: NoSample.noPSI,
+                    detail: "\(pressurePath) does not exist: the kernel has no PSI (built without CONFIG_PSI, or "
+                        + "booted with psi=0; CONFIG_PSI_DEFAULT_DISABLED needs psi=1 on the kernel command line)"))
             }
         }
-        return results
+        // seq_file: a read at offset 0 makes the kernel write the file afresh.
+        let count = pressureBuffer.withUnsafeMutableBytes { pread(pressure, $0.baseAddress, $0.count, 0) }
+        var clock = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &clock)
+        guard count >= 0 else {
+            let failure = readFailed(pressurePath, errorNumber: errno)
+            close(pressure)
+            pressure = -1
+            return .failure(failure)
+        }
+        let text = String(decoding: pressureBuffer[..<count], as: UTF8.self)
+        let at = UInt64(clock.tv_sec) * 1_000_000 + UInt64(clock.tv_nsec) / 1_000
+        do throws(UsageUnavailable) {
+            return .success(try StallReading(pressureText: text, at: at))
+        } catch {
+            return .failure(NoSample(source: .proc, reason: error.label, detail: error.description))
+        }
     }
 
     private func cpuSample() -> Result<Sample, NoSample> {

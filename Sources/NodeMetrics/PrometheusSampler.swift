@@ -8,8 +8,8 @@ import FoundationEssentials
 /// Every failure is no value with its own reason (see `PrometheusResponse` for what the
 /// answer can say; the request itself gives `timeout`, `unreachable`, `tls_error`,
 /// `connection_lost`, `request_failed`, `cancelled`); a template that cannot be
-/// rendered gives `bad_query` on every call. The query is about CPU: memory usage comes
-/// only from /proc, so a memory signal gets `not_from_prometheus`.
+/// rendered gives `bad_query` on every call. The query is about CPU usage: the other
+/// signals come only from /proc, so the memory and cpuContention signals get `not_from_prometheus`.
 ///
 /// One `HTTPClient` (one libcurl handle) per sampler, so the connection is kept.
 public struct PrometheusSampler: Sampler, Sendable {
@@ -63,10 +63,10 @@ public struct PrometheusSampler: Sampler, Sendable {
             switch signal {
             case .cpu:
                 results[.cpu] = await cpuPercent().map { Sample(percent: $0, source: .prometheus) }
-            case .memory:
-                results[.memory] = .failure(NoSample(
+            case .memory, .cpuContention:
+                results[signal] = .failure(NoSample(
                     source: .prometheus, reason: "not_from_prometheus",
-                    detail: "prometheus.query is about CPU; memory usage comes from /proc only"))
+                    detail: "prometheus.query is about CPU usage; \(signal.rawValue) comes from /proc only"))
             }
         }
         return results

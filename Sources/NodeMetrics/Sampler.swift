@@ -4,10 +4,17 @@ import AutoTaintCore
 public struct Sample: Equatable, Sendable {
     public var percent: Double
     public var source: SampleSource
+    /// cpuContention only: the node's CPU usage over the same interval, for the
+    /// throttling gate.
+    public var cpuUsagePercent: Double?
+    /// What the value needs said beside it in the condition, e.g. why the gate read 0.
+    public var note: String?
 
-    public init(percent: Double, source: SampleSource) {
+    public init(percent: Double, source: SampleSource, cpuUsagePercent: Double? = nil, note: String? = nil) {
         self.percent = percent
         self.source = source
+        self.cpuUsagePercent = cpuUsagePercent
+        self.note = note
     }
 }
 
@@ -26,6 +33,15 @@ public struct NoSample: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(source.rawValue): \(reason): \(detail)" }
+
+    /// A sampler that returned nothing for a signal it was asked about.
+    public static let notSampled = NoSample(source: .proc, reason: "not_sampled", detail: "the sampler returned nothing")
+
+    /// The reason when the kernel has no PSI: no later tick will have a value either.
+    public static let noPSI = "no_psi"
+
+    /// The source cannot give this signal at all, as opposed to missing one tick.
+    public var meansUnavailable: Bool { reason == Self.noPSI || reason == "not_from_prometheus" }
 }
 
 /// Reads the node's current usage of the watched resources.
@@ -35,4 +51,30 @@ public struct NoSample: Error, Equatable, Sendable, CustomStringConvertible {
 /// `Sendable`.
 public protocol Sampler {
     mutating func sample(_ signals: [SignalKind]) async -> [SignalKind: Result<Sample, NoSample>]
+}
+
+extension Sampler {
+    /// One tick's values as the hysteresis takes them: the enabled signals of `config`
+    /// sampled, and cpuContention's stall passed through its throttling gate.
+    public mutating func readings(_ config: Config) async -> [SignalKind: Result<Sample, NoSample>] {
+        var results = await sample(config.signals.enabled)
+        if case var .success(stall)? = results[.cpuContention], let usage = stall.cpuUsagePercent {
+            let gate = ThrottlingGate(config.signals.cpuContention)
+            (stall.percent, stall.note) = gate.judge(stallPercent: stall.percent, cpuUsagePercent: usage)
+            results[.cpuContention] = .success(stall)
+        }
+        return results
+    }
+}
+
+extension SignalState {
+    /// Advances the machine by one tick's reading: a value, a missed tick, or a source
+    /// that cannot give this signal at all (unknown at once).
+    public mutating func observe(_ reading: Result<Sample, NoSample>, at now: Instant, _ thresholds: Thresholds) {
+        switch reading {
+        case let .success(sample): observe(sample.percent, at: now, thresholds)
+        case let .failure(noSample) where noSample.meansUnavailable: observeUnavailable(at: now)
+        case .failure: observe(nil, at: now, thresholds)
+        }
+    }
 }

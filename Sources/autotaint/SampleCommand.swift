@@ -60,18 +60,19 @@ struct SampleCommand: AsyncParsableCommand {
         while count.map({ printed < $0 }) ?? true {
             let now = schedule.next(every: settings.sampling.interval, now: clock.now)
             try await Task.sleep(until: now, clock: .continuous)
-            let results = await sampler.sample(signals)
+            let results = await sampler.readings(settings)
             let source = signals.lazy.compactMap { try? results[$0]?.get().source }.first
             var line = Date.now.formatted(Date.ISO8601FormatStyle()) + " " + (source?.rawValue ?? "none")
             for signal in signals {
-                let result = results[signal]
-                let value = try? result?.get()
+                let result = results[signal] ?? .failure(.notSampled)
+                let value = try? result.get()
                 var state = states[signal, default: SignalState(startingAt: start)]
-                state.observe(value?.percent, at: now, Thresholds(signal, in: settings))
+                state.observe(result, at: now, Thresholds(signal, in: settings))
                 states[signal] = state
                 let shown = value.map { oneDecimal($0.percent) + "%" } ?? "n/a"
                 line += " \(signal.rawValue) \(shown) \(state.phase.rawValue)"
-                if case let .failure(noSample)? = result { line += " (\(noSample.reason): \(noSample.detail))" }
+                if case let .failure(noSample) = result { line += " (\(noSample.reason): \(noSample.detail))" }
+                if let note = value?.note { line += " (\(note))" }
             }
             writeLine(line, to: STDOUT_FILENO)
             printed += 1

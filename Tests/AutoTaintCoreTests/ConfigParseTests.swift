@@ -27,6 +27,13 @@ struct ConfigParseTests {
             lowPercent: 80
             taint: {key: autotaint.dev/memory-pressure, value: "true", effect: NoSchedule}
             condition: MemoryUsagePressure
+          cpuContention:             # same shape; off by default. PSI: share of wall time in which at
+            enabled: false           # least one runnable task waited for a CPU (/proc/pressure/cpu "some")
+            highPercent: 40
+            lowPercent: 20
+            minUsagePercent: 50      # below this node CPU usage, stall is CFS throttling, not contention: reads 0
+            taint: {key: autotaint.dev/cpu-contention, value: "true", effect: NoSchedule}
+            condition: CPUContention
         prometheus:
           url: ""                    # e.g. http://prometheus.monitoring.svc:9090
           query: '100 * (1 - avg(rate(node_cpu_seconds_total{mode="idle",instance=~"$node(:[0-9]+)?"}[1m])))'

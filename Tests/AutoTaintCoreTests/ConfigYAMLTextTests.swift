@@ -34,6 +34,18 @@ struct ConfigYAMLTextTests {
                 condition: MemoryUsagePressure
                 enforce: true
                 allowNoExecute: false
+              cpuContention:
+                enabled: false
+                highPercent: 40
+                lowPercent: 20
+                minUsagePercent: 50
+                for: 30s
+                recoverFor: 2m
+                minHold: 1m
+                taint: {key: autotaint.dev/cpu-contention, value: "true", effect: NoSchedule}
+                condition: CPUContention
+                enforce: true
+                allowNoExecute: false
             prometheus:
               url: ""
               query: '100 * (1 - avg(rate(node_cpu_seconds_total{mode="idle",instance=~"$node(:[0-9]+)?"}[1m])))'

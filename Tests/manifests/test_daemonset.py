@@ -83,7 +83,7 @@ def test_priority_class(pod_spec):
 
 @pytest.mark.parametrize("effect", ["NoSchedule", "PreferNoSchedule", "NoExecute"])
 def test_tolerates_its_own_taints_with_any_effect(pod_spec, own_taint_keys, effect):
-    assert own_taint_keys == ["autotaint.dev/cpu-pressure", "autotaint.dev/memory-pressure"]
+    assert own_taint_keys == ["autotaint.dev/cpu-contention", "autotaint.dev/cpu-pressure", "autotaint.dev/memory-pressure"]
     for key in own_taint_keys:
         assert tolerates(pod_spec["tolerations"], {"key": key, "value": "true", "effect": effect}), key
 
