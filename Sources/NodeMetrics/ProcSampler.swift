@@ -43,22 +43,10 @@ public final class ProcSampler: Sampler {
     /// The stall share, with the CPU usage of the same interval for the throttling gate;
     /// without a usage value there is no stall value either (the gate could not judge it).
     private func stallSample(usage: Result<Sample, NoSample>) -> Result<Sample, NoSample> {
-        let now: StallReading
-        switch readStall() {
-        case let .success(reading): now = reading
-        case let .failure(noSample):
-            previousStall = nil
-            return .failure(noSample)
+        Self.share(of: readStall(), since: &previousStall, what: "CPU stall needs two reads of \(pressurePath)") {
+            $0.stallPercent(since: $1)
         }
-        defer { previousStall = now }
-        guard let previousStall else {
-            return .failure(NoSample(
-                source: .proc, reason: "no_previous_read",
-                detail: "CPU stall needs two reads of \(pressurePath); the next tick has a value"))
-        }
-        return now.stallPercent(since: previousStall)
-            .mapError { NoSample(source: .proc, reason: $0.label, detail: $0.description) }
-            .flatMap { stall in usage.map { Sample(percent: stall, source: .proc, cpuUsagePercent: $0.percent) } }
+        .flatMap { stall in usage.map { Sample(percent: stall, source: .proc, cpuUsagePercent: $0.percent) } }
     }
 
     /// Why this machine's CPU stall cannot be read, or nil when it can (one read now).
@@ -99,23 +87,26 @@ public final class ProcSampler: Sampler {
     }
 
     private func cpuSample() -> Result<Sample, NoSample> {
-        let now: CPUTicks
-        switch readTicks() {
-        case let .success(ticks): now = ticks
-        case let .failure(noSample):
-            // The next delta must not span the failed read: start over from a fresh one.
-            previousTicks = nil
-            return .failure(noSample)
+        Self.share(of: readTicks(), since: &previousTicks, what: "CPU usage needs two reads of /proc/stat") {
+            $0.busyPercent(since: $1)
         }
-        defer { previousTicks = now }
-        guard let previousTicks else {
-            return .failure(NoSample(
-                source: .proc, reason: "no_previous_read",
-                detail: "CPU usage needs two reads of /proc/stat; the next tick has a value"))
+        .map { Sample(percent: $0, source: .proc) }
+    }
+
+    /// A share of what elapsed between the previous read of a counter and `read`. The first
+    /// read of a run has none; a failed read starts over, so the next delta never spans it.
+    private static func share<Reading>(
+        of read: Result<Reading, NoSample>, since previous: inout Reading?, what: String,
+        _ delta: (Reading, Reading) -> Result<Double, UsageUnavailable>
+    ) -> Result<Double, NoSample> {
+        let earlier = previous
+        previous = try? read.get()
+        return read.flatMap { now in
+            guard let earlier else {
+                return .failure(NoSample(source: .proc, reason: "no_previous_read", detail: "\(what); the next tick has a value"))
+            }
+            return delta(now, earlier).mapError { NoSample(source: .proc, reason: $0.label, detail: $0.description) }
         }
-        return now.busyPercent(since: previousTicks)
-            .map { Sample(percent: $0, source: .proc) }
-            .mapError { NoSample(source: .proc, reason: $0.label, detail: $0.description) }
     }
 
     private func readTicks() -> Result<CPUTicks, NoSample> {
