@@ -1,7 +1,9 @@
 /// Decides when a condition is written, the way node-problem-detector's condition manager
 /// does: when its status changes (or the signal switches between enforced and report-only),
-/// and otherwise once per heartbeat — never per tick, so a
-/// node whose state does not change costs the API server one write per heartbeat.
+/// and otherwise once per heartbeat — never per tick, so a node whose state does not
+/// change costs the API server one write per heartbeat. A note appearing (the throttling
+/// gate zeroed a stall) is written at once; its going waits for the heartbeat, so a note
+/// that comes and goes every tick costs at most two writes per heartbeat.
 ///
 /// Only writes that succeeded are recorded, so a failed write is due again on the next tick.
 public struct ConditionLedger: Equatable, Sendable {
@@ -19,7 +21,7 @@ public struct ConditionLedger: Equatable, Sendable {
         reports.filter { report in
             guard let last = written[report.type] else { return true }
             return last.report.status != report.status || last.report.enforced != report.enforced
-                || now - last.at >= heartbeat
+                || (report.hasNote && !last.report.hasNote) || now - last.at >= heartbeat
         }
     }
 

@@ -16,13 +16,19 @@ public struct ConditionReport: Equatable, Sendable {
     /// False for a report-only signal (`enforce: false`), whose message says its taint is
     /// withheld; a switch is written at once, not at the next heartbeat.
     public var enforced: Bool
+    /// The message carries a note about the value (the throttling gate zeroed a stall).
+    public var hasNote: Bool
 
-    public init(type: String, status: ConditionStatus, reason: String, message: String, enforced: Bool = true) {
+    public init(
+        type: String, status: ConditionStatus, reason: String, message: String, enforced: Bool = true,
+        hasNote: Bool = false
+    ) {
         self.type = type
         self.status = status
         self.reason = reason
         self.message = message
         self.enforced = enforced
+        self.hasNote = hasNote
     }
 
     /// The report for `signal` in `state`; `provenance` says where its last value came
@@ -52,8 +58,9 @@ public struct ConditionReport: Equatable, Sendable {
         // A report-only signal says so in every report, so `kubectl describe node` never
         // suggests a taint that is not there.
         let withheld = config.enforce ? "" : state.tainted ? "; taint withheld (enforce: false)" : "; report-only (enforce: false)"
-        self.init(type: config.condition, status: status, reason: signal.reasonPrefix + reasonSuffix, message: message + note + withheld,
-                  enforced: config.enforce)
+        self.init(
+            type: config.condition, status: status, reason: signal.reasonPrefix + reasonSuffix,
+            message: message + note + withheld, enforced: config.enforce, hasNote: provenance.note != nil)
     }
 }
 

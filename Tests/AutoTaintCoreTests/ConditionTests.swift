@@ -121,6 +121,39 @@ private func report(_ status: ConditionStatus, _ message: String = "m") -> Condi
     #expect(ledger.due([report(.true)], at: start + .seconds(2), heartbeat: heartbeat) == [report(.true)])
 }
 
+@Test func aNoteIsWrittenWhenItAppearsAndDropsAtTheHeartbeat() {
+    var ledger = ConditionLedger()
+    let heartbeat = Duration.seconds(300)
+    ledger.recordWritten([report(.false)], at: start)
+    var noted = report(.false, "CPU stall 0.0% < 40% (proc); CPU stall 83.0% at CPU usage 9.0% …")
+    noted.hasNote = true
+    #expect(ledger.due([noted], at: start + .seconds(1), heartbeat: heartbeat) == [noted])
+    ledger.recordWritten([noted], at: start + .seconds(1))
+    #expect(ledger.due([noted], at: start + .seconds(2), heartbeat: heartbeat).isEmpty)
+    #expect(ledger.due([report(.false)], at: start + .seconds(3), heartbeat: heartbeat).isEmpty)
+    #expect(ledger.due([report(.false)], at: start + .seconds(301), heartbeat: heartbeat) == [report(.false)])
+}
+
+@Test func theGateNoteFollowsTheConditionMessage() {
+    let contention = SignalConfig.cpuContentionDefaults
+    let note = "CPU stall 83.0% at CPU usage 9.0% (below minUsagePercent 50%): CFS throttling, not contention"
+    let report = ConditionReport(.cpuContention, contention, state(after: [0]),
+                                 provenance: Provenance(lastSource: .proc, note: note), staleAfter: .seconds(60))
+    #expect(report == ConditionReport(
+        type: "CPUContention", status: .false, reason: "CPUContentionNormal",
+        message: "CPU stall 0.0% < 40% (proc); \(note)", hasNote: true))
+}
+
+@Test func aSignalThatCannotBeReadSaysWhyWithoutAStaleDuration() {
+    var unavailable = SignalState(startingAt: start)
+    unavailable.observeUnavailable(at: start + .seconds(1))
+    let why = "proc: no_psi: /proc/pressure/cpu does not exist: the kernel has no PSI (…)"
+    let report = ConditionReport(.cpuContention, SignalConfig.cpuContentionDefaults, unavailable,
+                                 provenance: Provenance(lastProblem: why, unavailable: true), staleAfter: .seconds(60))
+    #expect(report.status == .unknown && report.reason == "CPUContentionUnknown")
+    #expect(report.message == "no CPU stall sample: \(why); last CPU stall n/a (no source); no taint")
+}
+
 @Test func aFailedWriteIsDueAgain() {
     var ledger = ConditionLedger()
     ledger.recordWritten([report(.false)], at: start)
