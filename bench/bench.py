@@ -4,7 +4,8 @@
 usage: bench.py BINARY [--out bench/results.json] [--quick] [--only PART]...
 
 Parts (each bounded in time; the whole run takes about 3½ minutes on a quiet machine and
-at most about 7 on a busy one), footprint and scale side by side, then latency, then callgrind:
+at most about 8 on a busy one), footprint and scale side by side, then the latencies, then
+callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
              against the fake API server for 120 s: RSS and anonymous memory from
              /proc/PID/smaps_rollup at the end, CPU over the steady part and over the whole
@@ -13,6 +14,8 @@ at most about 7 on a busy one), footprint and scale side by side, then latency, 
              requests per second at the server by verb, per 5,000 nodes; their memory.
   latency    stress-ng on every CPU: from its start to our taint visible through the API
              (GET every 100 ms), and from its end to the taint gone; 3 repetitions.
+  contention-latency  the same for the cpuContention signal, with two stress-ng loops per
+             CPU (the stall crosses 40 % at once) and the cpu signal off.
   callgrind  instructions per sample+decide cycle, counted by valgrind's callgrind (stable on
              a busy machine): the difference between two runs that differ only in the number
              of ticks, for `autotaint sample` and for `autotaint run --dry-run`.
@@ -187,6 +190,15 @@ def callgrind(binary: str, work: Path, few: int, many: int) -> dict:
 # -- reaction latency ---------------------------------------------------------------------------
 
 LATENCY_CONFIG = {"interval": 1.0, "for": 5.0, "recoverFor": 5.0, "minHold": 1.0, "high": 80, "low": 50}
+# What each timed signal needs: its thresholds, the stress-ng loops that cross its highPercent
+# at once, its taint and condition. `high` is also the machine's busy share above which a
+# cycle counts as disturbed (not starting from a quiet machine).
+LATENCY_SIGNALS = {
+    "cpu": {"high": 80, "low": 50, "loops": os.cpu_count(), "taint": "autotaint.dev/cpu-pressure",
+            "condition": "CPUPressure", "others": ""},
+    "cpuContention": {"high": 40, "low": 20, "loops": 2 * (os.cpu_count() or 1), "taint": "autotaint.dev/cpu-contention",
+                      "condition": "CPUContention", "others": "  cpu: {enabled: false}\n"},
+}
 
 
 def poll_until(predicate, timeout: float, period: float = 0.1):
@@ -204,17 +216,22 @@ def poll_until(predicate, timeout: float, period: float = 0.1):
     return None, None
 
 
-def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> dict:
-    """`repetitions` load cycles, but none begun after `budget` seconds (a busy machine makes
-    cycles long: the agent leaves pressure only once usage is down to lowPercent). A cycle
-    whose taint outlasts the 30 s wait has no leave figure; the next one waits for `normal`."""
-    c = LATENCY_CONFIG
+def latency(binary: str, work: Path, repetitions: int, budget: float = 80, signal_name: str = "cpu") -> dict:
+    """`repetitions` load cycles of `signal_name`, but none begun after `budget` seconds (a
+    busy machine makes cycles long: the agent leaves pressure only once usage is down to
+    lowPercent). A cycle whose taint outlasts the 30 s wait has no leave figure; the next one
+    waits for `normal`."""
+    timed = LATENCY_SIGNALS[signal_name]
+    c = {**LATENCY_CONFIG, "high": timed["high"], "low": timed["low"]}
     work.mkdir(parents=True, exist_ok=True)
     config = work / "config.yaml"
     config.write_text(f"sampling: {{interval: {c['interval']:g}s, source: proc}}\n"
-                      f"signals:\n  cpu: {{highPercent: {c['high']}, lowPercent: {c['low']}, for: {c['for']:g}s, "
-                      f"recoverFor: {c['recoverFor']:g}s, minHold: {c['minHold']:g}s}}\n"
+                      f"signals:\n{timed['others']}  {signal_name}: {{enabled: true, highPercent: {c['high']}, "
+                      f"lowPercent: {c['low']}, for: {c['for']:g}s, recoverFor: {c['recoverFor']:g}s, "
+                      f"minHold: {c['minHold']:g}s}}\n"
                       "server: {address: \"\"}\n")
+    own = lambda node: own_taints(node, timed["taint"])
+    settled = lambda: state(agent, signal_name) == "normal"
     fake = FakeAPI(work / "fakeapi", ["node-1"])
     agent, load = None, None
     cycles = []
@@ -228,12 +245,13 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             # Start from `normal` (the condition reported, no taint, the last transition logged
             # to normal), then 2 s of this machine's own load.
             settle = 30 if cycles else 60
-            at, _ = poll_until(lambda: (n := fake.node("node-1")) and not own_taints(n) and condition(n)
-                               and state(agent) == "normal", timeout=settle)
+            at, _ = poll_until(lambda: (n := fake.node("node-1")) and not own(n) and condition(n, timed["condition"])
+                               and settled(), timeout=settle)
             if at is None and cycles:
                 break  # what was timed stands
             if at is None:
-                raise RuntimeError(f"the agent did not settle in `normal` within {settle} s (it is {state(agent)}): "
+                raise RuntimeError(f"the agent did not settle in `normal` within {settle} s "
+                                   f"(it is {state(agent, signal_name)}): "
                                    "machine busy?")
             # 2 s and a random part of an interval: the settle poll returns just after a tick,
             # and the load must start at any point of the agent's interval, not always just after.
@@ -241,24 +259,24 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
             time.sleep(2 + random.uniform(0, c["interval"]))
             idle_load = before.stop()["machine_busy_percent"]
             # Already on the way up (the machine busy by itself): the cycle would not time a crossing.
-            enter_disturbed = idle_load >= c["high"] or state(agent) != "normal"
-            seen = len(transitions(agent))
+            enter_disturbed = idle_load >= c["high"] or not settled()
+            seen = len(transitions(agent, signal_name))
             began = time.monotonic()
-            load = start(["stress-ng", "--cpu", str(os.cpu_count()), "--timeout", "60s", "--quiet"],
+            load = start(["stress-ng", "--cpu", str(timed["loops"]), "--timeout", "60s", "--quiet"],
                          start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            tainted_at, _ = poll_until(lambda: own_taints(fake.node("node-1")), timeout=30)
+            tainted_at, _ = poll_until(lambda: own(fake.node("node-1")), timeout=30)
             end, end_wall = time.monotonic(), time.time()
             os.killpg(load.pid, signal.SIGTERM)
             load.wait(timeout=10)
             load = None
             if tainted_at is None:
                 raise RuntimeError("no taint within 30 s of stress-ng's start")
-            entering = transitions(agent)[seen:]
+            entering = transitions(agent, signal_name)[seen:]
             seen += len(entering)
             after = MachineLoad()
-            cleared_at, _ = poll_until(lambda: not own_taints(fake.node("node-1")), timeout=30)
+            cleared_at, _ = poll_until(lambda: not own(fake.node("node-1")), timeout=30)
             busy_after = after.stop()["machine_busy_percent"]
-            leaving_timed = timed_transitions(agent)[seen:]
+            leaving_timed = timed_transitions(agent, signal_name)[seen:]
             leaving = [move for move, _ in leaving_timed]
             # Usage at or below lowPercent from the second tick after the load at the latest
             # (the first may still hold some of it); later, the machine's own load held it up.
@@ -286,7 +304,8 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
     enters = [x["enter_seconds"] for x in cycles if not x["enter_disturbed"]]
     leaves = [x["leave_seconds"] for x in cycles if x["leave_seconds"] is not None and not x["leave_disturbed"]]
     figures = {
-        "config": c, "stress": f"stress-ng --cpu {os.cpu_count()}", "poll_seconds": 0.1, "cycles": cycles,
+        "signal": signal_name, "config": c, "stress": f"stress-ng --cpu {timed['loops']}", "poll_seconds": 0.1,
+        "cycles": cycles,
         "enter_target_seconds": c["for"] + c["interval"] + 1, "leave_target_seconds": c["recoverFor"] + c["interval"] + 1,
     }
 
@@ -305,20 +324,20 @@ def latency(binary: str, work: Path, repetitions: int, budget: float = 80) -> di
     return figures
 
 
-def transitions(agent: Agent) -> list[str]:
-    """The CPU signal's state changes the agent logged, as `from->to`."""
-    return [move for move, _ in timed_transitions(agent)]
+def transitions(agent: Agent, signal_name: str = "cpu") -> list[str]:
+    """The signal's state changes the agent logged, as `from->to`."""
+    return [move for move, _ in timed_transitions(agent, signal_name)]
 
 
-def timed_transitions(agent: Agent) -> list[tuple[str, float]]:
-    """The CPU signal's state changes the agent logged: (`from->to`, Unix time)."""
+def timed_transitions(agent: Agent, signal_name: str = "cpu") -> list[tuple[str, float]]:
+    """The signal's state changes the agent logged: (`from->to`, Unix time)."""
     return [(f"{e['from']}->{e['to']}", datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp())
-            for e in agent.log_lines() if e.get("msg") == "transition" and e.get("signal") == "cpu"]
+            for e in agent.log_lines() if e.get("msg") == "transition" and e.get("signal") == signal_name]
 
 
-def state(agent: Agent) -> str:
-    """The CPU signal's hysteresis state after the last transition the agent logged."""
-    moves = transitions(agent)
+def state(agent: Agent, signal_name: str = "cpu") -> str:
+    """The signal's hysteresis state after the last transition the agent logged."""
+    moves = transitions(agent, signal_name)
     return moves[-1].split("->")[1] if moves else "normal"
 
 
@@ -450,19 +469,8 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
             ("instructions per tick, `run --dry-run` (callgrind)", f"{c['run_dry_instructions_per_tick'] / 1000:.0f} k",
              "", "info"),
         ]
-    lat = parts.get("latency", {})
-    if "error" in lat:
-        failed("latency", "reaction latency (stress-ng)")
-    elif lat:
-        for kind, what, rule in (("enter", "taint after load start", "for+interval+1s"),
-                                 ("leave", "taint gone after load end", "recoverFor+interval+1s")):
-            target = f"≤ {lat[kind + '_target_seconds']:g} s ({rule})"
-            if kind + "_error" in lat:
-                out.append((what, "—", target, f"not measured: {lat[kind + '_error']}"))
-            else:
-                out.append((f"{what} (median / max of {lat[kind + '_cycles']})",
-                            f"{lat[kind + '_median_seconds']:.2f} / {lat[kind + '_max_seconds']:.2f} s", target,
-                            verdict(lat[kind + "_max_seconds"], lat[kind + "_target_seconds"])))
+    for part, signal_name in (("latency", "cpu"), ("contention-latency", "cpuContention")):
+        out += latency_rows(parts.get(part, {}), signal_name)
     s = parts.get("scale", {})
     if "error" in s:
         failed("scale", "50 agents against one API server")
@@ -482,6 +490,24 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
              f"{s['agents_rss_kib_total'] / MIB:.0f} / {s['agents_pss_kib_total'] / MIB:.0f} / "
              f"{s['agents_anonymous_kib_total'] / MIB:.0f} MiB", "", "info"),
         ]
+    return out
+
+
+def latency_rows(lat: dict, signal_name: str) -> list[tuple[str, str, str, str]]:
+    """The enter and leave rows of one signal's latency part (none when it did not run)."""
+    if "error" in lat:
+        return [(f"reaction latency, {signal_name} (stress-ng)", "—", "", f"not measured: {lat['error']}")]
+    out = []
+    for kind, what, rule in (("enter", "taint after load start", "for+interval+1s"),
+                             ("leave", "taint gone after load end", "recoverFor+interval+1s")) if lat else ():
+        what = f"{signal_name}: {what}"
+        target = f"≤ {lat[kind + '_target_seconds']:g} s ({rule})"
+        if kind + "_error" in lat:
+            out.append((what, "—", target, f"not measured: {lat[kind + '_error']}"))
+        else:
+            out.append((f"{what} (median / max of {lat[kind + '_cycles']})",
+                        f"{lat[kind + '_median_seconds']:.2f} / {lat[kind + '_max_seconds']:.2f} s", target,
+                        verdict(lat[kind + "_max_seconds"], lat[kind + "_target_seconds"])))
     return out
 
 
@@ -526,7 +552,7 @@ def machine(binary: str) -> dict:
 # the scale run's 50 agents (about 4 % of a core together once started, in the first 20 s
 # that the footprint's steady window leaves out) beside the footprint's one. The latency
 # (timed under stress-ng) and callgrind (a core's worth of valgrind) run alone.
-STAGES = [["footprint", "scale"], ["latency"], ["callgrind"]]
+STAGES = [["footprint", "scale"], ["latency"], ["contention-latency"], ["callgrind"]]
 
 
 def run_part(name: str, part, work: Path, parts: dict) -> None:
@@ -547,7 +573,8 @@ def main() -> int:
     parser.add_argument("binary")
     parser.add_argument("--out", default=str(REPO / "bench/results.json"))
     parser.add_argument("--quick", action="store_true", help="short runs, for developing the bench itself")
-    parser.add_argument("--only", action="append", choices=["footprint", "callgrind", "latency", "scale"])
+    parser.add_argument("--only", action="append",
+                        choices=["footprint", "callgrind", "latency", "contention-latency", "scale"])
     args = parser.parse_args()
     for tool in ("valgrind", "stress-ng", "strip"):
         if not shutil.which(tool):
@@ -558,6 +585,7 @@ def main() -> int:
         "footprint": lambda w: footprint(binary, w, seconds=30 if quick else 120, steady_from=10 if quick else 20),
         "callgrind": lambda w: callgrind(binary, w, few=2, many=5 if quick else 12),
         "latency": lambda w: latency(binary, w, repetitions=1 if quick else 3),
+        "contention-latency": lambda w: latency(binary, w, repetitions=1 if quick else 3, signal_name="cpuContention"),
         "scale": lambda w: scale(binary, w, agents_count=5 if quick else 50, seconds=30 if quick else 120,
                                  steady_from=10 if quick else 30, heartbeat=60),
     }

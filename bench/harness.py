@@ -208,8 +208,8 @@ class FakeAPI:
                 self.process.wait(timeout=10)
 
 
-def own_taints(node: dict) -> list[dict]:
-    return [t for t in node.get("spec", {}).get("taints") or [] if t["key"] == OWN_TAINT]
+def own_taints(node: dict, key: str = OWN_TAINT) -> list[dict]:
+    return [t for t in node.get("spec", {}).get("taints") or [] if t["key"] == key]
 
 
 def condition(node: dict, kind: str = "CPUPressure") -> dict | None:
