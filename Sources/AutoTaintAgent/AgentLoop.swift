@@ -83,13 +83,7 @@ public struct AgentLoop: Service {
             var withheld: [TaintEvent] = []
             for signal in signals {
                 let result = results[signal] ?? .failure(.notSampled)
-                switch result {
-                case let .success(sample): provenance[signal] = Provenance(lastSource: sample.source, note: sample.note)
-                case let .failure(noSample):
-                    provenance[signal, default: Provenance()].lastProblem = noSample.meansUnavailable
-                        ? noSample.description : "\(noSample.source.rawValue) \(noSample.reason)"
-                    provenance[signal, default: Provenance()].unavailable = noSample.meansUnavailable
-                }
+                provenance[signal, default: Provenance()].record(result)
                 // A signal enabled by a reload starts untainted, with its clocks from now.
                 let before = states[signal] ?? SignalState(startingAt: now)
                 var after = before

@@ -78,3 +78,16 @@ extension SignalState {
         }
     }
 }
+
+extension Provenance {
+    /// Takes one tick's reading: a value replaces everything (its source and its note); a
+    /// miss keeps the last source and says why, in full when no later tick can do better.
+    public mutating func record(_ reading: Result<Sample, NoSample>) {
+        switch reading {
+        case let .success(sample): self = Provenance(lastSource: sample.source, note: sample.note)
+        case let .failure(noSample):
+            lastProblem = noSample.meansUnavailable ? noSample.description : "\(noSample.source.rawValue) \(noSample.reason)"
+            unavailable = noSample.meansUnavailable
+        }
+    }
+}

@@ -34,3 +34,16 @@ private struct Fixed: Sampler {
     state.observe(.failure(NoSample(source: .proc, reason: NoSample.noPSI, detail: "")), at: start + .seconds(2), thresholds)
     #expect(state.phase == .unknown && state.tainted)
 }
+
+@Test func provenanceKeepsTheLastSourceAndSaysWhyTicksHadNoValue() {
+    var provenance = Provenance()
+    provenance.record(.success(Sample(percent: 1, source: .proc, note: "gated")))
+    #expect(provenance == Provenance(lastSource: .proc, note: "gated"))
+    provenance.record(.failure(NoSample(source: .prometheus, reason: "timeout", detail: "5s")))
+    #expect(provenance == Provenance(lastSource: .proc, lastProblem: "prometheus timeout", note: "gated"))
+    let noPSI = NoSample(source: .proc, reason: NoSample.noPSI, detail: "no /proc/pressure/cpu; boot with psi=1")
+    provenance.record(.failure(noPSI))
+    #expect(provenance.lastProblem == noPSI.description && provenance.unavailable)
+    provenance.record(.success(Sample(percent: 2, source: .proc)))
+    #expect(provenance == Provenance(lastSource: .proc))
+}
