@@ -91,7 +91,7 @@ manifests: manifest-deps release
 
 # The Dockerfile's runtime stage, proven without a Docker engine (debootstrap + chroot; root).
 image-check: manifest-deps release
-	deploy-tests/image-check.sh $(BIN)
+	Tests/image-check/image-check.sh $(BIN)
 
 # Unit tests (plain, then under ThreadSanitizer: about 2.5 min more, its build included),
 # fuzzing (30 s per target, about 3 min with its build), the image check and manifests,

@@ -11,7 +11,18 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from manifest_files import DOCKERFILE, find, load_docs  # noqa: E402
+from manifest_files import DOCKERFILE, REPO, find, load_docs  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def binary():
+    """The release binary: $AUTOTAINT_BIN, else .build/release/autotaint (skipped without one)."""
+    path = os.environ.get("AUTOTAINT_BIN") or os.path.join(REPO, ".build", "release", "autotaint")
+    if not os.path.exists(path):
+        if os.environ.get("AUTOTAINT_BIN"):
+            pytest.fail(f"AUTOTAINT_BIN={path} does not exist")
+        pytest.skip("no release binary (make release)")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,5 @@
 """The ConfigMap's config.yaml is the documented defaults, commented, and the agent accepts it."""
-import os
-import subprocess
-
-import pytest
-
-from manifest_files import REPO
-
-
-@pytest.fixture(scope="module")
-def binary():
-    path = os.environ.get("AUTOTAINT_BIN") or os.path.join(REPO, ".build", "release", "autotaint")
-    if not os.path.exists(path):
-        if os.environ.get("AUTOTAINT_BIN"):
-            pytest.fail(f"AUTOTAINT_BIN={path} does not exist")
-        pytest.skip("no release binary (make release)")
-    return path
-
-
-def check_config(binary, path):
-    # A clean environment: AUTOTAINT_* variables would override the file.
-    return subprocess.run([binary, "check-config", path], capture_output=True, text=True, timeout=30,
-                          env={"PATH": "/usr/bin:/bin"})
+from manifest_files import check_config
 
 
 def test_agent_accepts_it_and_it_is_the_defaults(binary, config_text, tmp_path):

@@ -70,8 +70,8 @@ def test_no_host_access(pod_spec, container):
     assert "ports" not in container or all("hostPort" not in port for port in container["ports"])
 
 
-def test_namespace_enforces_restricted_pod_security(daemonset_docs):
-    labels = find(daemonset_docs, "Namespace", "autotaint")["metadata"]["labels"]
+def test_namespace_enforces_restricted_pod_security(rbac_docs):
+    labels = find(rbac_docs, "Namespace", "autotaint")["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
@@ -181,5 +181,6 @@ def test_service_account_is_the_one_rbac_binds(pod_spec, rbac_docs):
     assert pod_spec.get("automountServiceAccountToken", True) is True
 
 
-def test_same_namespace_in_both_files(daemonset_docs, rbac_docs):
-    assert find(daemonset_docs, "Namespace") == find(rbac_docs, "Namespace")
+def test_daemonset_objects_live_in_the_namespace_rbac_yaml_makes(daemonset_docs, rbac_docs):
+    namespace = find(rbac_docs, "Namespace")["metadata"]["name"]
+    assert [d["metadata"]["namespace"] for d in daemonset_docs] == [namespace] * len(daemonset_docs)

@@ -71,7 +71,7 @@ def test_runtime_stage_runs_the_agent_as_numeric_user(stages):
 
 
 def test_image_check_reads_the_list_from_the_dockerfile():
-    with open(os.path.join(REPO, "deploy-tests", "image-check.sh")) as handle:
+    with open(os.path.join(REPO, "Tests", "image-check", "image-check.sh")) as handle:
         script = handle.read()
     assert "dockerfile_packages.py" in script
     for package in RUNTIME_PACKAGES:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # image-check: proves the Dockerfile's runtime stage is complete without a Docker engine.
 #
-#   deploy-tests/image-check.sh [BINARY]        (default .build/release/autotaint; run as root)
+#   Tests/image-check/image-check.sh [BINARY]        (default .build/release/autotaint; run as root)
 #
 # 1. A minimal bookworm root (debootstrap --variant=minbase, about what debian:bookworm-slim
 #    is), cached in .build-image/base (git-ignored); downloaded from the Debian mirror this
@@ -18,7 +18,7 @@
 # Every step has a time limit; the whole check is bounded by IMAGE_CHECK_TIMEOUT (default 600 s).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 binary=$(realpath "${1:-$repo/.build/release/autotaint}")
 cache="$repo/.build-image"
 dockerfile=${IMAGE_CHECK_DOCKERFILE:-$repo/Dockerfile}   # another file only to test this check
@@ -43,7 +43,7 @@ packages=$(python3 "$repo/scripts/dockerfile_packages.py" --dockerfile "$dockerf
 [ -n "$packages" ] || fail "no runtime packages parsed from the Dockerfile"
 # shellcheck disable=SC2086
 say "runtime packages (from $(basename "$dockerfile")): $(echo $packages)"
-eval "$(python3 "$repo/deploy-tests/debian_mirrors.py" "$release")"
+eval "$(python3 "$repo/Tests/image-check/debian_mirrors.py" "$release")"
 say "mirror: $MIRROR${SECURITY_MIRROR:+, security: $SECURITY_MIRROR}"
 
 mkdir -p "$cache"
