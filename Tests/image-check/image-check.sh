@@ -4,8 +4,8 @@
 #   Tests/image-check/image-check.sh [BINARY]        (default .build/release/autotaint; run as root)
 #
 # 1. A minimal bookworm root (debootstrap --variant=minbase, about what debian:bookworm-slim
-#    is), cached in .build-image/base (git-ignored); downloaded from the Debian mirror this
-#    machine's apt is configured with.
+#    is), cached in .build-image/base (git-ignored) by scripts/bookworm-base.sh; downloaded
+#    from the Debian mirror this machine's apt is configured with.
 # 2. A fresh copy of it gets exactly the runtime stage's packages, parsed from the Dockerfile
 #    (scripts/dockerfile_packages.py), installed the way the Dockerfile does it
 #    (apt-get install --no-install-recommends); the binary is copied in, stripped like the
@@ -22,7 +22,6 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 binary=$(realpath "${1:-$repo/.build/release/autotaint}")
 cache="$repo/.build-image"
 dockerfile=${IMAGE_CHECK_DOCKERFILE:-$repo/Dockerfile}   # another file only to test this check
-release=bookworm
 uid_gid=65532:65532
 
 say() { printf 'image-check: %s\n' "$*"; }
@@ -43,32 +42,7 @@ packages=$(python3 "$repo/scripts/dockerfile_packages.py" --dockerfile "$dockerf
 [ -n "$packages" ] || fail "no runtime packages parsed from the Dockerfile"
 # shellcheck disable=SC2086
 say "runtime packages (from $(basename "$dockerfile")): $(echo $packages)"
-eval "$(python3 "$repo/Tests/image-check/debian_mirrors.py" "$release")"
-say "mirror: $MIRROR${SECURITY_MIRROR:+, security: $SECURITY_MIRROR}"
-
-mkdir -p "$cache"
-base="$cache/base"
-if [ ! -f "$cache/base.ok" ]; then
-  say "debootstrap $release (minbase) into $base, once; later runs reuse it"
-  rm -rf "$base"
-  timeout 420 debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-      "$release" "$base" "$MIRROR" >"$cache/debootstrap.log" 2>&1 \
-    || { tail -20 "$cache/debootstrap.log" >&2; rm -rf "$base"; fail "debootstrap failed (log: $cache/debootstrap.log)"; }
-  # The sources a debian:bookworm-slim image has: the release, its updates and security.
-  {
-    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-      "$MIRROR" "$release" "$release"
-    if [ -n "$SECURITY_MIRROR" ]; then
-      printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-        "$SECURITY_MIRROR" "$release"
-    fi
-  } >"$base/etc/apt/sources.list.d/debian.sources"
-  rm -f "$base/etc/apt/sources.list"
-  # This machine's mirror may serve a dated snapshot whose Release files are past Valid-Until
-  # (its own apt is configured the same way).
-  printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' >"$base/etc/apt/apt.conf.d/99image-check"
-  touch "$cache/base.ok"
-fi
+base=$("$repo/scripts/bookworm-base.sh" "$cache") || fail "no bookworm root"
 
 root="$cache/root"
 say "fresh root from the cached base"

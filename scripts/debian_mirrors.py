@@ -5,7 +5,8 @@
     SECURITY_MIRROR=http://.../debian-security    (empty if none is configured)
 
 Reads /etc/apt/sources.list and /etc/apt/sources.list.d/*.list|*.sources (one-line and deb822
-formats), so image-check downloads from the mirror the machine is already set up to reach.
+formats), so the bookworm root (scripts/bookworm-base.sh) comes from the mirror the machine is
+already set up to reach.
 """
 import glob
 import os
