@@ -84,10 +84,12 @@ def timestamp(entry: dict) -> float:
 
 
 class stress:
-    """stress-ng on both cores for `seconds`, killed at the end of the `with` block at the latest."""
+    """stress-ng on every CPU this process may run on (as `nproc` counts them) for `seconds`,
+    killed at the end of the `with` block at the latest."""
 
     def __init__(self, seconds):
-        self.process = subprocess.Popen(["stress-ng", "--cpu", "2", "--timeout", f"{seconds}s", "--quiet"])
+        cpus = len(os.sched_getaffinity(0))
+        self.process = subprocess.Popen(["stress-ng", "--cpu", str(cpus), "--timeout", f"{seconds}s", "--quiet"])
 
     def wait(self, timeout):
         self.process.wait(timeout=timeout)
