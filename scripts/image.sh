@@ -56,7 +56,7 @@ if [ "$(cat "$cache/base.imported" 2>/dev/null)" != "$stamp $(imported_id)" ]; t
     || fail "podman import of the bookworm root failed"
   printf '%s %s\n' "$stamp" "$(imported_id)" >"$cache/base.imported"
 fi
-step_done "base image $base_image from the bookworm root of $stamp"
+step_done "base image $base_image (bookworm root: $stamp)"
 
 probe_output=$(timeout 120 "$podman" run --rm --pull=never --network=none "$base_image" true 2>&1) \
   || unsupported "podman cannot run a container here: $(printf '%s' "$probe_output" | tail -3)"

@@ -49,6 +49,9 @@ say "fresh root from the cached base"
 rm -rf "$root"
 cp -a "$base" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The root cleans apt's .debs away after each install, as the slim image does; here they are
+# the shared download cache below.
+rm -f "$root/etc/apt/apt.conf.d/docker-clean"
 mkdir -p "$cache/apt-archives/partial"
 before=$(chroot "$root" dpkg-query -W -f '${Package}\n' | sort)
 
