@@ -51,6 +51,7 @@ public struct AgentLoop: Service {
         let start = clock.now
         // The loop counts as alive from here: a first read that hangs is a stall too.
         health?.loopTicked(at: start, interval: config.sampling.interval)
+        metrics?.configured(config)
         var states = [SignalKind: SignalState]()
         for signal in config.signals.enabled {
             let state = SignalState(startingAt: start, tainted: adopted.contains(signal))
@@ -76,6 +77,7 @@ public struct AgentLoop: Service {
             if config.sampling != previous.sampling || config.prometheus != previous.prometheus {
                 sampler = makeSampler(config)
             }
+            if config != previous { metrics?.configured(config) }
             let signals = config.signals.enabled
             // A signal disabled by a reload forgets its state; NodeSync removes its taint.
             states = states.filter { signals.contains($0.key) }

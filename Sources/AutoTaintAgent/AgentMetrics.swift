@@ -53,6 +53,19 @@ public final class AgentMetrics: Sendable {
             labels: []),
         "autotaint_last_tick_timestamp_seconds": .init(kind: .gauge, help:
             "Unix time of the sampling loop's last tick.", labels: []),
+        "autotaint_signal_threshold_percent": .init(kind: .gauge, help:
+            "The signal's thresholds in force on this node (config file, environment and Node annotations): high enters pressure, low leaves it.",
+            labels: ["signal", "bound"]),
+        "autotaint_sampling_interval_seconds": .init(kind: .gauge, help:
+            "sampling.interval in force: the loop ticks this often, so autotaint_last_tick_timestamp_seconds is never older at a scrape.",
+            labels: []),
+        "autotaint_build_info": .init(kind: .gauge, help:
+            "Always 1; the agent's version as a label.", labels: ["version"]),
+        ProcessStats.cpuSecondsName: .init(kind: .counter, help:
+            "CPU time of the agent's process, user and system, in seconds (read from /proc/self/stat at each scrape).",
+            labels: []),
+        ProcessStats.residentBytesName: .init(kind: .gauge, help:
+            "Resident memory of the agent's process, in bytes (read from /proc/self/stat at each scrape).", labels: []),
     ]
 
     private let factory: any MetricsFactory
@@ -64,13 +77,14 @@ public final class AgentMetrics: Sendable {
     /// Creates the series that exist from the start: state, tainted and source per
     /// enabled signal, the conflict and reload counters, and the last reload (1: the
     /// config loaded at start is good). The usage gauge appears with the first value.
-    public init(factory: any MetricsFactory, signals: [SignalKind]) {
+    public init(factory: any MetricsFactory, signals: [SignalKind], version: String) {
         self.factory = factory
         self.signals = signals
         lastTick = Gauge(label: "autotaint_last_tick_timestamp_seconds", factory: factory)
         conflicts = CoreMetrics.Counter(label: "autotaint_api_conflicts_total", factory: factory)
         lastReloadSuccess = Gauge(label: "autotaint_config_last_reload_success", factory: factory)
         lastReloadSuccess.record(1)
+        gauge("autotaint_build_info", [("version", version)]).record(1)
         for result in ["success", "failure"] {
             _ = CoreMetrics.Counter(label: "autotaint_config_reloads_total", dimensions: [("result", result)], factory: factory)
         }
@@ -117,6 +131,19 @@ public final class AgentMetrics: Sendable {
         setState(signal, state.phase)
         setTainted(signal, state.tainted)
         gauge("autotaint_signal_enforced", [("signal", signal.rawValue)]).record(enforced ? 1 : 0)
+    }
+
+    /// The config in force at start and after each change (a reload, a Node annotation):
+    /// the enabled signals' thresholds and the sampling interval, which alerts and the
+    /// dashboard compare against instead of constants of their own.
+    public func configured(_ config: Config) {
+        for signal in config.signals.enabled {
+            let settings = config.signals[signal]
+            for (bound, percent) in [("high", settings.highPercent), ("low", settings.lowPercent)] {
+                gauge("autotaint_signal_threshold_percent", [("signal", signal.rawValue), ("bound", bound)]).record(percent)
+            }
+        }
+        gauge("autotaint_sampling_interval_seconds", []).record(config.sampling.interval.secondsValue)
     }
 
     /// The loop ticked; `wallClock` is Unix time in seconds.

@@ -13,11 +13,16 @@ public struct MetricsServer: Service {
         self.endpoint = endpoint
     }
 
-    /// The three routes: the Prometheus text of `export`, and the verdicts of `health`
-    /// (200 or 503, with a one-line reason).
-    public static func routes(export: PrometheusExport, health: AgentHealth) -> [String: HTTPEndpoint.Route] {
+    /// The three routes: the Prometheus text of `export` (with `process` read just before),
+    /// and the verdicts of `health` (200 or 503, with a one-line reason).
+    public static func routes(
+        export: PrometheusExport, health: AgentHealth, process: ProcessStats
+    ) -> [String: HTTPEndpoint.Route] {
         [
-            "/metrics": { HTTPEndpoint.Response(status: 200, contentType: PrometheusExport.contentType, body: export.render()) },
+            "/metrics": {
+                process.update()
+                return HTTPEndpoint.Response(status: 200, contentType: PrometheusExport.contentType, body: export.render())
+            },
             "/healthz": { answer(health.liveness()) },
             "/readyz": { answer(health.readiness()) },
         ]

@@ -32,6 +32,11 @@ extension Duration {
         self = .nanoseconds(Int64(nanoseconds))
     }
 
+    /// The duration in seconds, for arithmetic with Unix times and for metrics.
+    public var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+
     /// The shortest text `init(kubernetes:)` reads back as this duration, largest unit
     /// first with zero parts left out: `30s`, `2m`, `1h30m`, `1s500ms`, `0s`.
     /// Anything below a nanosecond is dropped.

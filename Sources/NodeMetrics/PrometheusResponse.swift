@@ -86,8 +86,7 @@ public enum PrometheusResponse {
         // sound because Prometheus and the nodes it scrapes are NTP-synced (its own
         // scraping and `rate()` already rely on that); a few seconds ahead are forgiven.
         let age = now - pair.time
-        let limit = Double(staleAfter.components.seconds) + Double(staleAfter.components.attoseconds) * 1e-18
-        if age > limit {
+        if age > staleAfter.secondsValue {
             return failure("stale_sample", "the sample is \(secondsText(age)) old; staleAfter is \(staleAfter.kubernetesText)")
         }
         if age < -allowedFutureSkew {

@@ -114,11 +114,13 @@ extension Run {
         }
         let export = PrometheusExport()
         MetricsSystem.bootstrap(export.factory)
-        let metrics = AgentMetrics(factory: MetricsSystem.factory, signals: settings.signals.enabled)
+        let metrics = AgentMetrics(
+            factory: MetricsSystem.factory, signals: settings.signals.enabled, version: AutoTaint.configuration.version)
         let health = AgentHealth(interval: settings.sampling.interval)
         do {
             let endpoint = try HTTPEndpoint(
-                address: settings.server.address, routes: MetricsServer.routes(export: export, health: health))
+                address: settings.server.address, routes: MetricsServer.routes(
+                    export: export, health: health, process: ProcessStats(factory: MetricsSystem.factory)))
             logger.info("serving /metrics, /healthz, /readyz", metadata: ["address": "\(endpoint.boundAddress)"])
             return Telemetry(metrics: metrics, health: health, server: MetricsServer(endpoint: endpoint))
         } catch {

@@ -59,7 +59,7 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
 /// Each test has its own registry: nothing global is bootstrapped.
 @Suite struct AgentMetricsTests {
     let export = PrometheusExport()
-    var metrics: AgentMetrics { AgentMetrics(factory: export.factory, signals: [.cpu, .memory]) }
+    var metrics: AgentMetrics { AgentMetrics(factory: export.factory, signals: [.cpu, .memory], version: "9.8.7") }
     var text: String { String(decoding: export.render(), as: UTF8.self) }
 
     func value(_ series: String) -> Double? {
@@ -81,6 +81,8 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
         metrics.ticked(wallClock: 1_800_000_000)
         metrics.apiConflict()
         metrics.configReloaded(success: true)
+        metrics.configured(Config())
+        ProcessStats(factory: export.factory).update()
         KubeRequestMetricsProbe.count(export.factory)
         for (name, description) in AgentMetrics.catalog {
             #expect(text.contains("# HELP \(name) \(description.help)\n"), "\(name)")
@@ -163,6 +165,28 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
         #expect(value(#"autotaint_config_reloads_total{result="success"}"#) == 1)
     }
 
+    @Test func theVersionIsALabelOfBuildInfo() {
+        _ = metrics
+        #expect(value(#"autotaint_build_info{version="9.8.7"}"#) == 1)
+    }
+
+    @Test func thresholdsAndIntervalFollowTheConfigInForce() throws {
+        let metrics = self.metrics
+        var config = Config()
+        config.signals.memory.enabled = true
+        config.sampling.interval = .milliseconds(2_500)
+        metrics.configured(config)
+        #expect(value(#"autotaint_signal_threshold_percent{signal="cpu",bound="high"}"#) == config.signals.cpu.highPercent)
+        #expect(value(#"autotaint_signal_threshold_percent{signal="cpu",bound="low"}"#) == config.signals.cpu.lowPercent)
+        #expect(value(#"autotaint_signal_threshold_percent{signal="memory",bound="high"}"#) == config.signals.memory.highPercent)
+        #expect(value("autotaint_sampling_interval_seconds") == 2.5)
+        // A Node annotation or a reload changes them; the next configured() shows it.
+        let (annotated, problems) = config.applying(annotations: ["autotaint.dev/cpu-high-percent": "70"])
+        #expect(problems.isEmpty)
+        metrics.configured(annotated)
+        #expect(value(#"autotaint_signal_threshold_percent{signal="cpu",bound="high"}"#) == 70)
+    }
+
     @Test func conflictsAreCountedPerRejectedWrite() async {
         let metrics = self.metrics
         let api = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10"))
@@ -195,6 +219,43 @@ private func at(_ milliseconds: Int) -> Instant { start + .milliseconds(millisec
         ])
         await state.tick(view, Config(), at: at(0))
         #expect(!health.readiness().ok)
+    }
+}
+
+@Suite struct ProcessStatsTests {
+    // A real line of /proc/PID/stat, with a name holding a space and a parenthesis.
+    let line = "4242 (auto taint) S 1 4242 4242 0 -1 4194560 1063 0 0 0 250 130 0 0 20 0 5 0 3401 "
+        + "297861120 1843 18446744073709551615 1 1 0 0 0 0 0 4096 17000 0 0 0 17 1 0 0 0 0 0\n"
+
+    @Test func cpuIsUserPlusSystemAndMemoryIsPagesTimesThePageSize() throws {
+        let reading = try #require(ProcessStats.parse(line, ticksPerSecond: 100, pageSize: 4096))
+        #expect(reading.cpuSeconds == 3.8)
+        #expect(reading.residentBytes == 1843 * 4096)
+        let parenthesised = "4242 (a) b)" + line.drop(while: { $0 != ")" }).dropFirst()
+        #expect(ProcessStats.parse(parenthesised, ticksPerSecond: 100, pageSize: 4096) == reading)
+    }
+
+    @Test(arguments: ["", "4242 (x", "4242 (x) S 1 2", "4242 (x) S 1 4242 4242 0 -1 4194560 1063 0 0 0 u s 0 0 20 0 5 0 3401 1 9"])
+    func aMalformedLineIsNoReading(_ text: String) {
+        #expect(ProcessStats.parse(text, ticksPerSecond: 100, pageSize: 4096) == nil)
+    }
+
+    @Test func theRealProcessIsReadAndItsCounterOnlyRises() throws {
+        let export = PrometheusExport()
+        let stats = ProcessStats(factory: export.factory)
+        stats.update()
+        stats.update()
+        let text = String(decoding: export.render(), as: UTF8.self)
+        let cpu = try #require(text.split(separator: "\n").first { $0.hasPrefix("process_cpu_seconds_total ") })
+        let rss = try #require(text.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") })
+        #expect(try #require(Double(cpu.split(separator: " ")[1])) > 0)
+        #expect(try #require(Double(rss.split(separator: " ")[1])) > 1_000_000)
+    }
+
+    @Test func anUnreadableFileRecordsNothing() {
+        let export = PrometheusExport()
+        ProcessStats(factory: export.factory, path: "/nonexistent/stat").update()
+        #expect(!String(decoding: export.render(), as: UTF8.self).contains("process_resident_memory_bytes "))
     }
 }
 

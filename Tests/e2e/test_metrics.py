@@ -26,6 +26,11 @@ NAMES = {
     "autotaint_config_reloads_total": "counter",
     "autotaint_config_last_reload_success": "gauge",
     "autotaint_last_tick_timestamp_seconds": "gauge",
+    "autotaint_signal_threshold_percent": "gauge",
+    "autotaint_sampling_interval_seconds": "gauge",
+    "autotaint_build_info": "gauge",
+    "process_cpu_seconds_total": "counter",
+    "process_resident_memory_bytes": "gauge",
 }
 # Series that appear with their first event (a transition, a missing sample, a request).
 LAZY = {"autotaint_signal_transitions_total", "autotaint_sample_errors_total", "autotaint_api_requests_total"}
@@ -105,6 +110,14 @@ def check_sane(series, signals=("cpu", "memory")):
     last_tick = series["autotaint_last_tick_timestamp_seconds"][0][1]
     assert abs(time.time() - last_tick) < 10
     assert series["autotaint_config_last_reload_success"] == [({}, 1.0)]
+    # What config() wrote: the thresholds and interval in force are exported as written.
+    thresholds = {(labels["signal"], labels["bound"]): v for labels, v in series["autotaint_signal_threshold_percent"]}
+    assert thresholds[("cpu", "high")] == 80 and thresholds[("cpu", "low")] == 30, thresholds
+    assert {signal for signal, _ in thresholds} == set(signals), thresholds
+    assert series["autotaint_sampling_interval_seconds"] == [({}, 1.0)]
+    assert [labels for labels, _ in series["autotaint_build_info"]] == [{"version": "0.1.0"}]
+    assert series["process_resident_memory_bytes"][0][1] > 1_000_000
+    assert series["process_cpu_seconds_total"][0][1] > 0
 
 
 def listening_ports(pid):
