@@ -19,7 +19,7 @@ RELEASE_FLAGS := -c release --static-swift-stdlib \
 FUZZ_SECONDS ?= 60
 BIN := .build/release/autotaint
 
-.PHONY: deps build release orderfile run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check image image-test bench bench-deps clean
+.PHONY: deps build release orderfile run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check image image-test monitoring bench bench-deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -107,12 +107,18 @@ image-test: deps manifest-deps
 	scripts/image.sh --skip-if-unsupported $(IMAGE)
 	AUTOTAINT_IMAGE=$(IMAGE) python3 -m pytest -q -p no:cacheprovider -rs Tests/image
 
+# deploy/monitoring: promtool check and unit tests of the PrometheusRule, the dashboard's
+# queries and the alerts in a real Prometheus scraping the real agent (about 3 min).
+monitoring: manifest-deps e2e-deps release
+	AUTOTAINT_BIN=$(CURDIR)/$(BIN) python3 -m pytest -q -p no:cacheprovider Tests/monitoring
+
 # Unit tests (plain, then under ThreadSanitizer: about 2.5 min more, its build included),
 # fuzzing (30 s per target, about 3 min with its build), the image check and manifests, the
-# image built and run in a container (about 4.5 min from nothing, 20 s when cached),
+# image built and run in a container (about 4.5 min from nothing, 20 s when cached), the
+# monitoring rules, dashboard and alerts,
 # then the end-to-end tests against the release binary, whose pytest summary line closes
 # the run.
-test: unit tsan fuzz-ci image-check manifests image-test e2e
+test: unit tsan fuzz-ci image-check manifests image-test monitoring e2e
 
 bench-deps:
 	@scripts/ensure-packages.sh --apt valgrind binutils stress-ng
