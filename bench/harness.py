@@ -78,6 +78,29 @@ def cpu_seconds(pid: int) -> float:
     return sum(user_system_seconds(pid))
 
 
+def thread_switches(pid: int) -> dict[int, tuple[str, int]]:
+    """Each live thread's name and context switches so far (voluntary + nonvoluntary, from
+    /proc/PID/task/TID/status): each is one wake-up of that thread (a switch in)."""
+    threads = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        threads[int(task)] = (name, int(fields["voluntary_ctxt_switches"]) + int(fields["nonvoluntary_ctxt_switches"]))
+    return threads
+
+
+def wakeups_per_second(before: dict, after: dict, seconds: float) -> dict[str, float]:
+    """Wake-ups per second by thread over a window, threads named "comm (tid)"; a thread that
+    started within the window counts from 0, one that ended in it is not seen."""
+    return {f"{name} ({tid})": round((count - before.get(tid, (name, 0))[1]) / seconds, 2)
+            for tid, (name, count) in sorted(after.items())}
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time in ns summed over the process's live threads (/proc/PID/task/*/schedstat):
     fine-grained where utime + stime counts 10 ms ticks, but blind to threads already gone."""
