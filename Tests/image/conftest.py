@@ -1,7 +1,6 @@
 """Fixtures for running the built image (make image) with podman against Tests/e2e's fake API
 server. The e2e fixtures and helpers are imported from there, not copied; podman always runs
 through scripts/podman.sh (the project's own image store, runc, this machine's ulimits)."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,8 @@ E2E = HERE.parents[1] / "Tests" / "e2e"
 sys.path.insert(0, str(E2E))
 sys.path.insert(0, str(HERE))
 
+from borrowed_fixtures import fake_api  # noqa: E402,F401
 from podman_cli import BASE_IMAGE, podman  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("e2e_conftest", E2E / "conftest.py")
-e2e_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e_conftest)
-fake_api = e2e_conftest.fake_api
 
 # Figures the run measured, printed at the end of the pytest output (the taint cycle's timings).
 MEASURED = []

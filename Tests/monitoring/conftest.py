@@ -4,7 +4,6 @@ fake API server (imported from Tests/e2e, not copied).
 Run: `python3 -m pytest -q -p no:cacheprovider Tests/monitoring` (make monitoring; needs
 promtool and prometheus from Debian's `prometheus`, stress-ng, kubectl, and AUTOTAINT_BIN or
 .build/release/autotaint)."""
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -13,10 +12,7 @@ E2E = HERE.parents[1] / "Tests" / "e2e"
 sys.path.insert(0, str(E2E))
 sys.path.insert(0, str(HERE))
 
-_spec = importlib.util.spec_from_file_location("e2e_conftest", E2E / "conftest.py")
-e2e_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e_conftest)
-fake_api = e2e_conftest.fake_api
+from borrowed_fixtures import fake_api  # noqa: E402,F401
 
 import pytest  # noqa: E402
 
