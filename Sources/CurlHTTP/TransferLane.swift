@@ -42,6 +42,8 @@ final class TransferLane: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
+    private static let pollCapMilliseconds: Int32 = 60_000
+
     /// Runs `work` on the lane's queue after everything submitted before it.
     func submit(_ work: @escaping @Sendable () -> Void) {
         queue.async(execute: work)
@@ -97,9 +99,11 @@ final class TransferLane: @unchecked Sendable {
         while running > 0, !cancellation.isCancelled {
             var status = curl_multi_perform(multi, &running)
             if status == CURLM_OK, running > 0 {
-                // Returns on socket activity, libcurl's own timers (the timeouts), a
-                // wakeUp(), or after 1 s at most.
-                status = curl_multi_poll(multi, nil, 0, 1000, nil)
+                // Returns on socket activity, libcurl's own timers (it shortens the wait to
+                // its next one: the connect and request timeouts), or a wakeUp(), which is
+                // how a cancellation arrives. The cap is only a backstop: a 1 s cap woke a
+                // quiet watch once a second for nothing.
+                status = curl_multi_poll(multi, nil, 0, Self.pollCapMilliseconds, nil)
             }
             guard status == CURLM_OK else { throw CurlError(status, context: context) }
         }
