@@ -5,8 +5,9 @@ import ServiceLifecycle
 
 /// The agent's sampling loop as a swift-service-lifecycle `Service`: once per
 /// `sampling.interval` it samples the enabled signals, advances each signal's hysteresis
-/// and sends the resulting view of the Node to `NodeSync`. It reads the `LiveConfig` on
-/// every tick, so a reloaded config applies from the next tick with the states kept.
+/// and sends the resulting view of the Node to `NodeSync`. Each tick first lets the
+/// `ConfigReloader` look at the config file, then reads the `LiveConfig`, so a changed
+/// config applies on the tick that notices it, with the states kept.
 ///
 /// `run` returns after one pass with `once`, or when a graceful shutdown is requested
 /// (SIGTERM/SIGINT through the `ServiceGroup`); it then sends `.stopping` with the
@@ -22,15 +23,17 @@ public struct AgentLoop: Service {
     private let output: AsyncStream<SyncInput>.Continuation
     private let metrics: AgentMetrics?
     private let health: AgentHealth?
+    private let reloader: ConfigReloader?
 
     /// A sampler holds per-task state, so the loop makes its own in `run` (and a new one
     /// when a reload changes `sampling` or `prometheus`). `adopted`: the signals whose
     /// taint is already on the Node at start. `metrics` hears each signal's outcome per
-    /// tick; `health` each tick (for `/healthz`).
+    /// tick; `health` each tick (for `/healthz`). Without a `reloader` the config changes
+    /// only through `live` (node annotations).
     public init(
         live: LiveConfig, adopted: Set<SignalKind>, once: Bool, dryRun: Bool, logger: Logger,
         sampler: @escaping @Sendable (Config) -> any Sampler, output: AsyncStream<SyncInput>.Continuation,
-        metrics: AgentMetrics? = nil, health: AgentHealth? = nil
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil, reloader: ConfigReloader? = nil
     ) {
         self.live = live
         self.adopted = adopted
@@ -41,12 +44,21 @@ public struct AgentLoop: Service {
         self.output = output
         self.metrics = metrics
         self.health = health
+        self.reloader = reloader
     }
 
     public func run() async throws {
         defer { output.finish() }
+        // Once for the whole run, not around each sleep (a task group with two child tasks
+        // per tick, and their thread wake-ups): a graceful shutdown cancels the sampling,
+        // which ends its sleep, or the tick in progress, and sends `.stopping`.
+        await cancelWhenGracefulShutdown { await sampleUntilStopped() }
+    }
+
+    private func sampleUntilStopped() async {
         var config = live.current
         var sampler = makeSampler(config)
+        var reloader = reloader
         let clock = ContinuousClock()
         let start = clock.now
         // The loop counts as alive from here: a first read that hangs is a stall too.
@@ -68,10 +80,11 @@ public struct AgentLoop: Service {
             // A slow tick is a Prometheus query near its timeout.
             let now = schedule.next(every: config.sampling.interval, now: clock.now)
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(until: now, clock: .continuous) }
+                try await Task.sleep(until: now, clock: .continuous)
             } catch {
                 break
             }
+            reloader?.check()
             let previous = config
             config = live.current
             if config.sampling != previous.sampling || config.prometheus != previous.prometheus {
@@ -82,6 +95,8 @@ public struct AgentLoop: Service {
             // A signal disabled by a reload forgets its state; NodeSync removes its taint.
             states = states.filter { signals.contains($0.key) }
             let results = await sampler.readings(config)
+            // A read cut short by the shutdown is no observation.
+            if Task.isCancelled { break }
             var withheld: [TaintEvent] = []
             for signal in signals {
                 let result = results[signal] ?? .failure(.notSampled)
@@ -127,17 +142,19 @@ public struct AgentLoop: Service {
     }
 
     private func log(_ signal: SignalKind, _ result: Result<Sample, NoSample>, before: SignalState, after: SignalState) {
-        var metadata: Logger.Metadata = ["signal": "\(signal)", "state": "\(after.phase.rawValue)"]
+        // Swift-log takes the metadata as an autoclosure: a sample line below the log level
+        // (debug, outside a dry run) then costs no strings on the tick.
         switch result {
         case let .success(sample):
-            metadata["percent"] = "\(oneDecimal(sample.percent))"
-            metadata["source"] = "\(sample.source.rawValue)"
-            logger.log(level: dryRun ? .info : .debug, "sample", metadata: metadata)
+            logger.log(level: dryRun ? .info : .debug, "sample", metadata: [
+                "signal": "\(signal)", "state": "\(after.phase.rawValue)",
+                "percent": "\(oneDecimal(sample.percent))", "source": "\(sample.source.rawValue)",
+            ])
         case let .failure(noSample):
-            metadata["source"] = "\(noSample.source.rawValue)"
-            metadata["reason"] = "\(noSample.reason)"
-            metadata["detail"] = "\(noSample.detail)"
-            logger.warning("no sample", metadata: metadata)
+            logger.warning("no sample", metadata: [
+                "signal": "\(signal)", "state": "\(after.phase.rawValue)", "source": "\(noSample.source.rawValue)",
+                "reason": "\(noSample.reason)", "detail": "\(noSample.detail)",
+            ])
         }
         if before.phase != after.phase {
             logger.info("transition", metadata: [

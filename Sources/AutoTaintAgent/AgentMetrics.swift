@@ -3,6 +3,7 @@ import CoreMetrics
 import FoundationEssentials
 import KubeClient
 import NodeMetrics
+import Synchronization
 
 /// The agent's metrics, recorded through swift-metrics (`CoreMetrics`) on the factory it
 /// is given: the process bootstraps `MetricsSystem` once with the Prometheus export and
@@ -62,24 +63,47 @@ public final class AgentMetrics: Sendable {
         "autotaint_build_info": .init(kind: .gauge, help:
             "Always 1; the agent's version as a label.", labels: ["version"]),
         ProcessStats.cpuSecondsName: .init(kind: .counter, help:
-            "CPU time of the agent's process, user and system, in seconds (read from /proc/self/stat at each scrape).",
+            "CPU time of the agent's process, user and system, in seconds (CLOCK_PROCESS_CPUTIME_ID, read at each scrape).",
             labels: []),
         ProcessStats.residentBytesName: .init(kind: .gauge, help:
             "Resident memory of the agent's process, in bytes (read from /proc/self/stat at each scrape).", labels: []),
     ]
 
     private let factory: any MetricsFactory
-    private let signals: [SignalKind]
     private let lastTick: Gauge
     private let conflicts: CoreMetrics.Counter
     private let lastReloadSuccess: Gauge
+    private let perSignal = Mutex<[SignalKind: SignalSeries]>([:])
+    // Apart: a usage series appears with the signal's first value, never as a false 0.
+    private let usage = Mutex<[SignalKind: Gauge]>([:])
 
-    /// Creates the series that exist from the start: state, tainted and source per
-    /// enabled signal, the conflict and reload counters, and the last reload (1: the
+    /// The series a signal writes on every tick, made on its first use and kept: a
+    /// swift-metrics handle made anew goes through the registry each time (its lock, the
+    /// label checks, the HELP text), which cost a tenth of a tick's CPU.
+    private struct SignalSeries: Sendable {
+        let states: [(Phase, Gauge)]
+        let tainted: Gauge
+        let enforced: Gauge
+        let sources: [(SampleSource, Gauge)]
+
+        init(_ signal: SignalKind, factory: any MetricsFactory) {
+            let name = ("signal", signal.rawValue)
+            states = Phase.allCases.map {
+                ($0, Gauge(label: "autotaint_signal_state", dimensions: [name, ("state", $0.rawValue)], factory: factory))
+            }
+            tainted = Gauge(label: "autotaint_signal_tainted", dimensions: [name], factory: factory)
+            enforced = Gauge(label: "autotaint_signal_enforced", dimensions: [name], factory: factory)
+            sources = [SampleSource.proc, .prometheus].map {
+                ($0, Gauge(label: "autotaint_sample_source", dimensions: [name, ("source", $0.rawValue)], factory: factory))
+            }
+        }
+    }
+
+    /// Creates the series that exist from the start: state, tainted, enforced and source
+    /// per enabled signal, the conflict and reload counters, and the last reload (1: the
     /// config loaded at start is good). The usage gauge appears with the first value.
     public init(factory: any MetricsFactory, signals: [SignalKind], version: String) {
         self.factory = factory
-        self.signals = signals
         lastTick = Gauge(label: "autotaint_last_tick_timestamp_seconds", factory: factory)
         conflicts = CoreMetrics.Counter(label: "autotaint_api_conflicts_total", factory: factory)
         lastReloadSuccess = Gauge(label: "autotaint_config_last_reload_success", factory: factory)
@@ -89,8 +113,9 @@ public final class AgentMetrics: Sendable {
             _ = CoreMetrics.Counter(label: "autotaint_config_reloads_total", dimensions: [("result", result)], factory: factory)
         }
         for signal in signals {
-            setState(signal, .normal)
-            setTainted(signal, false)
+            let handles = series(signal)
+            record(.normal, in: handles)
+            handles.tainted.record(0)
         }
     }
 
@@ -104,15 +129,14 @@ public final class AgentMetrics: Sendable {
         switch result {
         case let .success(sample):
             source = sample.source
-            gauge("autotaint_signal_usage_percent", [("signal", signal.rawValue)]).record(sample.percent)
+            usageGauge(signal).record(sample.percent)
         case let .failure(noSample):
             source = noSample.source
             counter("autotaint_sample_errors_total", [("source", noSample.source.rawValue), ("reason", noSample.reason)])
                 .increment()
         }
-        for candidate in [SampleSource.proc, .prometheus] {
-            gauge("autotaint_sample_source", [("signal", signal.rawValue), ("source", candidate.rawValue)])
-                .record(candidate == source ? 1 : 0)
+        for (candidate, gauge) in series(signal).sources {
+            gauge.record(candidate == source ? 1 : 0)
         }
         if before.phase != after.phase {
             counter("autotaint_signal_transitions_total", [
@@ -128,9 +152,10 @@ public final class AgentMetrics: Sendable {
     }
 
     private func setSignal(_ signal: SignalKind, _ state: SignalState, enforced: Bool) {
-        setState(signal, state.phase)
-        setTainted(signal, state.tainted)
-        gauge("autotaint_signal_enforced", [("signal", signal.rawValue)]).record(enforced ? 1 : 0)
+        let handles = series(signal)
+        record(state.phase, in: handles)
+        handles.tainted.record(state.tainted ? 1 : 0)
+        handles.enforced.record(enforced ? 1 : 0)
     }
 
     /// The config in force at start and after each change (a reload, a Node annotation):
@@ -164,19 +189,31 @@ public final class AgentMetrics: Sendable {
         lastReloadSuccess.record(success ? 1 : 0)
     }
 
-    private func setState(_ signal: SignalKind, _ phase: Phase) {
-        for candidate in Phase.allCases {
-            gauge("autotaint_signal_state", [("signal", signal.rawValue), ("state", candidate.rawValue)])
-                .record(candidate == phase ? 1 : 0)
+    private func record(_ phase: Phase, in handles: SignalSeries) {
+        for (candidate, gauge) in handles.states {
+            gauge.record(candidate == phase ? 1 : 0)
         }
     }
 
-    private func setTainted(_ signal: SignalKind, _ tainted: Bool) {
-        gauge("autotaint_signal_tainted", [("signal", signal.rawValue)]).record(tainted ? 1 : 0)
+    private func series(_ signal: SignalKind) -> SignalSeries {
+        perSignal.withLock { made in
+            if let handles = made[signal] { return handles }
+            let handles = SignalSeries(signal, factory: factory)
+            made[signal] = handles
+            return handles
+        }
     }
 
-    // swift-metrics handles are looked up by name and labels in the factory's registry
-    // (one lock, one dictionary lookup): cheap at one tick per second.
+    private func usageGauge(_ signal: SignalKind) -> Gauge {
+        usage.withLock { made in
+            if let gauge = made[signal] { return gauge }
+            let gauge = Gauge(label: "autotaint_signal_usage_percent", dimensions: [("signal", signal.rawValue)], factory: factory)
+            made[signal] = gauge
+            return gauge
+        }
+    }
+
+    // For the series written on a change only (transitions, reloads, errors, config).
     private func gauge(_ label: String, _ dimensions: [(String, String)]) -> Gauge {
         Gauge(label: label, dimensions: dimensions, factory: factory)
     }

@@ -1,56 +1,52 @@
 import AutoTaintCore
 import KubeClient
 import Logging
-import ServiceLifecycle
 
-/// Watches the config file and applies a valid new one without a restart, as a
-/// swift-service-lifecycle `Service`.
+/// Notices a changed config file and applies a valid new one without a restart. The
+/// sampling loop calls `check()` at the start of each tick, so a change costs no timer or
+/// thread of its own and applies on the tick that notices it.
 ///
 /// kubelet updates a ConfigMap volume by swapping its `..data` symlink atomically, so
-/// reading the path once per `sampling.interval` and comparing the text sees each change
-/// within one interval, whole. An invalid file is rejected (log, `ConfigRejected` Event)
-/// and the last good config stays; a valid one replaces it (`ConfigReloaded`).
-/// `nodeName`, `dryRun` and `server.address` take effect at the next start only.
-public struct ConfigWatcher: Service {
+/// reading the path once per tick and comparing the text sees each change whole. An
+/// invalid file is rejected (log, `ConfigRejected` Event) and the last good config stays;
+/// a valid one replaces it (`ConfigReloaded`). `nodeName`, `dryRun` and `server.address`
+/// take effect at the next start only.
+public struct ConfigReloader: Sendable {
     private let path: String
     private let live: LiveConfig
     private let logger: Logger
     private let events: AsyncStream<SyncInput>.Continuation
     private let onReload: @Sendable (Bool) -> Void
+    private var applied: String?
+    private var lastFailure: String?
 
-    /// `onReload` hears each reload's outcome (true: applied), e.g. for metrics.
-    public init(path: String, live: LiveConfig, logger: Logger, events: AsyncStream<SyncInput>.Continuation,
-                onReload: @escaping @Sendable (Bool) -> Void = { _ in }) {
+    /// `applied`: the text the config in force came from, if it was read. `onReload` hears
+    /// each reload's outcome (true: applied), e.g. for metrics.
+    public init(path: String, applied: String?, live: LiveConfig, logger: Logger,
+                events: AsyncStream<SyncInput>.Continuation, onReload: @escaping @Sendable (Bool) -> Void = { _ in }) {
         self.path = path
+        self.applied = applied
         self.live = live
         self.logger = logger
         self.events = events
         self.onReload = onReload
     }
 
-    public func run() async throws {
-        var applied = try? ConfigFile.contents(of: path)
-        var lastFailure: String?
-        while !Task.isShuttingDownGracefully {
-            let interval = live.current.sampling.interval
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                break
-            }
-            let text: String
-            do {
-                text = try ConfigFile.contents(of: path)
-            } catch {
-                if lastFailure != error.description { logger.warning("cannot read the config", metadata: ["error": "\(error)"]) }
-                lastFailure = error.description
-                continue
-            }
-            lastFailure = nil
-            guard text != applied else { continue }
-            applied = text
-            reload(text)
+    /// Reads the file and reloads it if its text changed since the last reload. A file that
+    /// cannot be read is logged once per distinct failure; the config in force stays.
+    public mutating func check() {
+        let text: String
+        do {
+            text = try ConfigFile.contents(of: path)
+        } catch {
+            if lastFailure != error.description { logger.warning("cannot read the config", metadata: ["error": "\(error)"]) }
+            lastFailure = error.description
+            return
         }
+        lastFailure = nil
+        guard text != applied else { return }
+        applied = text
+        reload(text)
     }
 
     private func reload(_ text: String) {

@@ -4,7 +4,8 @@ import KubeClient
 import Logging
 import ServiceLifecycle
 
-/// What the sampling loop hands to `NodeSync`.
+/// What `NodeSync` handles, in the order it arrives: from the sampling loop, and from
+/// NodeSync's own watch of the Node.
 public enum SyncInput: Sendable {
     /// The view after a tick, and the config it was made with.
     case tick(DesiredNodeView, Config, at: Instant)
@@ -12,6 +13,8 @@ public enum SyncInput: Sendable {
     case stopping([ConditionReport])
     /// An Event to post on the Node, e.g. a sample source switch.
     case announce(NodeEvent)
+    /// A newer version of the Node, from the watch.
+    case nodeChanged(Node)
 }
 
 /// Keeps the agent's own taints and conditions on its Node in step with the views the
@@ -31,15 +34,19 @@ public struct NodeSync: Service {
     private let dryRun: Bool
     private let logger: Logger
     private let inputs: AsyncStream<SyncInput>
+    private let inbox: AsyncStream<SyncInput>.Continuation
     private let metrics: AgentMetrics?
     private let health: AgentHealth?
 
-    /// Node updates pass their annotations to `live` (per-node threshold overrides).
-    /// `health` hears each completed reconcile (for `/readyz`); `metrics` each write
-    /// conflict.
+    /// `inbox` is the continuation of `inputs`: the watch sends the Node's updates into the
+    /// same stream as the loop's views, so the one task that handles them is woken once per
+    /// input, with no task in between to merge two streams. Node updates pass their
+    /// annotations to `live` (per-node threshold overrides). `health` hears each completed
+    /// reconcile (for `/readyz`); `metrics` each write conflict.
     public init(
         api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
-        inputs: AsyncStream<SyncInput>, metrics: AgentMetrics? = nil, health: AgentHealth? = nil
+        inputs: AsyncStream<SyncInput>, inbox: AsyncStream<SyncInput>.Continuation,
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil
     ) {
         self.api = api
         self.live = live
@@ -47,6 +54,7 @@ public struct NodeSync: Service {
         self.dryRun = dryRun
         self.logger = logger
         self.inputs = inputs
+        self.inbox = inbox
         self.metrics = metrics
         self.health = health
     }
@@ -63,27 +71,22 @@ public struct NodeSync: Service {
         var state = SyncState(
             api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger,
             metrics: metrics, health: health)
-        let (merged, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(64))
         await withDiscardingTaskGroup { group in
-            group.addTask { [api, initialNode] in
-                for await node in api.nodeUpdates(initialNode.name) { continuation.yield(.node(node)) }
-            }
-            group.addTask { [inputs] in
-                for await input in inputs { continuation.yield(.input(input)) }
-                continuation.finish()
+            group.addTask { [api, initialNode, inbox] in
+                for await node in api.nodeUpdates(initialNode.name) { inbox.yield(.nodeChanged(node)) }
             }
             // Not cancelled on graceful shutdown: the sampling loop ends the inputs, after
             // its last tick and its `.stopping`, and every one of them is handled.
-            for await event in merged {
-                switch event {
-                case let .node(node):
+            for await input in inputs {
+                switch input {
+                case let .nodeChanged(node):
                     for problem in live.updateAnnotations(node.annotations) ?? [] {
                         logger.warning("node annotation ignored", metadata: ["problem": "\(problem)"])
                     }
                     await state.observed(node)
-                case let .input(.tick(view, config, at)): await state.tick(view, config, at: at)
-                case let .input(.stopping(reports)): await state.stop(reports)
-                case let .input(.announce(event)): await state.post(event)
+                case let .tick(view, config, at): await state.tick(view, config, at: at)
+                case let .stopping(reports): await state.stop(reports)
+                case let .announce(event): await state.post(event)
                 }
             }
             group.cancelAll()
@@ -91,11 +94,6 @@ public struct NodeSync: Service {
         // Return only when the group asks: the sampling loop ending first is the normal
         // order, and a service that finishes before it is told to counts as a failure.
         try? await gracefulShutdown()
-    }
-
-    private enum Event: Sendable {
-        case node(Node)
-        case input(SyncInput)
     }
 }
 

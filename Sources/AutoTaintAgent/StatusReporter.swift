@@ -20,11 +20,13 @@ struct StatusReporter {
     /// Node as written. `force` writes all of them (on shutdown).
     mutating func report(
         _ reports: [ConditionReport], on node: Node, at now: Instant, heartbeat: Duration,
-        wallTime: String, force: Bool = false
+        wallTime: @autoclosure () -> String, force: Bool = false
     ) async throws(KubeError) -> (node: Node, written: [ConditionReport]) {
         let due = force ? reports : ledger.due(reports, at: now, heartbeat: heartbeat)
         guard !due.isEmpty else { return (node, []) }
-        let conditions = due.map { Self.condition($0, replacing: node.conditions, at: wallTime) }
+        // Formatted only for a write: most ticks have none.
+        let stamp = wallTime()
+        let conditions = due.map { Self.condition($0, replacing: node.conditions, at: stamp) }
         var written = node
         if dryRun {
             written.conditions = Self.merged(conditions, into: node.conditions)

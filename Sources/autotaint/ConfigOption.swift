@@ -9,8 +9,16 @@ struct ConfigOption: ParsableArguments {
 
     /// The config with `AUTOTAINT_*` overrides; on any error prints each one and exits 1.
     func load() throws -> Config {
+        try loadWithText().config
+    }
+
+    /// The config, and the file's text it was parsed from (nil without a file): what the
+    /// agent's reloader compares later reads with, so a change after this read is not missed.
+    func loadWithText() throws -> (config: Config, text: String?) {
         do {
-            return try ConfigFile.load(path)
+            guard let path else { return (try ConfigFile.load(nil), nil) }
+            let text = try ConfigFile.contents(of: path)
+            return (try ConfigFile.parse(text, path: path), text)
         } catch {
             printError(error.description)
             throw ExitCode(1)

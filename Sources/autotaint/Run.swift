@@ -33,7 +33,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        let settings = try config.load()
+        let (settings, settingsText) = try config.loadWithText()
         let dryRun = settings.dryRun || self.dryRun
         // Guessing the Node a real run writes to would be dangerous; a dry run may.
         guard let nodeName = node ?? configuredNodeName(settings) ?? (dryRun ? hostName() : nil)
@@ -59,7 +59,7 @@ struct Run: AsyncParsableCommand {
         let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
         let sync = NodeSync(
             api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger,
-            inputs: views, metrics: telemetry?.metrics, health: telemetry?.health)
+            inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health)
         let loop = AgentLoop(
             live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,
@@ -69,7 +69,12 @@ struct Run: AsyncParsableCommand {
                     output.yield(.announce(change.event))
                 }
             },
-            output: output, metrics: telemetry?.metrics, health: telemetry?.health)
+            output: output, metrics: telemetry?.metrics, health: telemetry?.health,
+            reloader: config.path.map { path in
+                ConfigReloader(
+                    path: path, applied: settingsText, live: live, logger: agentLogger, events: output,
+                    onReload: { [metrics = telemetry?.metrics] in metrics?.configReloaded(success: $0) })
+            })
         // Started in this order, stopped in reverse: the loop stops first and its last
         // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Any
         // of them returning (after --once) ends the run; that is not a failure. The server
@@ -80,13 +85,6 @@ struct Run: AsyncParsableCommand {
         }
         services.append(
             .init(service: sync, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "node-sync"))
-        if let path = config.path {
-            let watcher = ConfigWatcher(
-                path: path, live: live, logger: agentLogger, events: output,
-                onReload: { [metrics = telemetry?.metrics] in metrics?.configReloaded(success: $0) })
-            services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup,
-                                  serviceName: "config-watcher"))
-        }
         services.append(
             .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "agent-loop"))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
