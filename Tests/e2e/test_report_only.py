@@ -69,7 +69,8 @@ def test_report_only_withholds_the_taint_and_a_reload_enforces_it(tmp_path, fake
         # Enforce by a hot reload: the taint comes on the next tick, the message follows at once.
         volume.update(config("true"))
         wait_until(lambda: own_taints(api, OURS), 10, "the taint once enforced")
-        assert events(api, "TaintAdded")
+        # The Event is posted after the write that it reports, so it may come a moment later.
+        wait_until(lambda: events(api, "TaintAdded"), 5, "a TaintAdded event")
         wait_until(lambda: "withheld" not in condition(api, CONDITION)["message"], 5, "the message without 'withheld'")
         assert condition(api, CONDITION)["status"] == "True"
         assert gauge(port, "autotaint_signal_enforced") == {"memory": 1.0}
@@ -77,6 +78,7 @@ def test_report_only_withholds_the_taint_and_a_reload_enforces_it(tmp_path, fake
         # Back to report-only: the taint goes, and the removal says why.
         volume.update(config("false"))
         wait_until(lambda: not own_taints(api, OURS), 10, "the taint removed once report-only")
+        wait_until(lambda: events(api, "TaintRemoved"), 5, "a TaintRemoved event")
         removed = events(api, "TaintRemoved")
         assert len(removed) == 1 and "taint withheld (enforce: false)" in removed[0]["message"], removed
 
