@@ -7,8 +7,15 @@ import Glibc
 public enum ConfigFile {
     /// `path` nil: defaults plus the environment.
     public static func load(_ path: String?) throws(ConfigFileError) -> Config {
-        guard let path else { return try parse("", path: "(defaults)") }
-        return try parse(contents(of: path), path: path)
+        try loadWithText(path).config
+    }
+
+    /// The config, and the file's text it was parsed from (nil without a file): what the
+    /// agent's reloader compares later reads with, so a change after this read is not missed.
+    public static func loadWithText(_ path: String?) throws(ConfigFileError) -> (config: Config, text: String?) {
+        guard let path else { return (try parse("", path: "(defaults)"), nil) }
+        let text = try contents(of: path)
+        return (try parse(text, path: path), text)
     }
 
     /// `text` as the contents of the file at `path`, with this process's environment.

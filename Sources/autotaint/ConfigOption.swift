@@ -12,13 +12,10 @@ struct ConfigOption: ParsableArguments {
         try loadWithText().config
     }
 
-    /// The config, and the file's text it was parsed from (nil without a file): what the
-    /// agent's reloader compares later reads with, so a change after this read is not missed.
+    /// `ConfigFile.loadWithText`, with the same errors as `load()`.
     func loadWithText() throws -> (config: Config, text: String?) {
         do {
-            guard let path else { return (try ConfigFile.load(nil), nil) }
-            let text = try ConfigFile.contents(of: path)
-            return (try ConfigFile.parse(text, path: path), text)
+            return try ConfigFile.loadWithText(path)
         } catch {
             printError(error.description)
             throw ExitCode(1)
