@@ -32,17 +32,20 @@ let package = Package(
         .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
         .target(name: "HTTPEndpoint", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"]),
 
+        .target(name: "AgentExecutor"),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "AutoTaintCore", dependencies: ["YAML"]),
         .target(name: "NodeMetrics", dependencies: ["AutoTaintCore", "CProcps", "CurlHTTP"]),
         .target(
             name: "KubeClient",
-            dependencies: ["AutoTaintCore", "CurlHTTP", "YAML", .product(name: "CoreMetrics", package: "swift-metrics")]
+            dependencies: [
+                "AgentExecutor", "AutoTaintCore", "CurlHTTP", "YAML", .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "AutoTaintAgent",
             dependencies: [
-                "AutoTaintCore", "HTTPEndpoint", "KubeClient", "NodeMetrics",
+                "AgentExecutor", "AutoTaintCore", "HTTPEndpoint", "KubeClient", "NodeMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -52,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "autotaint",
             dependencies: [
-                "AutoTaintAgent", "AutoTaintCore", "CurlHTTP", "HTTPEndpoint", "KubeClient", "NodeMetrics",
+                "AgentExecutor", "AutoTaintAgent", "AutoTaintCore", "CurlHTTP", "HTTPEndpoint", "KubeClient", "NodeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,5 +81,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"]),
+        .testTarget(name: "AgentExecutorTests", dependencies: ["AgentExecutor"]),
     ]
 )

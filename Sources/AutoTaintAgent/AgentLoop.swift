@@ -1,3 +1,4 @@
+import AgentExecutor
 import AutoTaintCore
 import Logging
 import NodeMetrics
@@ -80,7 +81,7 @@ public struct AgentLoop: Service {
             // A slow tick is a Prometheus query near its timeout.
             let now = schedule.next(every: config.sampling.interval, now: clock.now)
             do {
-                try await Task.sleep(until: now, clock: .continuous)
+                try await ExecutorClock().sleep(until: now)
             } catch {
                 break
             }

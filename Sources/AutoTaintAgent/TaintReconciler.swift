@@ -1,3 +1,4 @@
+import AgentExecutor
 import AutoTaintCore
 import KubeClient
 
@@ -74,7 +75,7 @@ struct TaintReconciler {
                 onConflict?()
                 guard attempt < maxAttempts else { break }
                 // Spread competing writers apart before re-reading.
-                try? await Task.sleep(for: .milliseconds(Int.random(in: 20...100) * attempt))
+                try? await ExecutorClock().sleep(for: .milliseconds(Int.random(in: 20...100) * attempt))
                 current = try await api.getNode(nodeName)
             }
         }

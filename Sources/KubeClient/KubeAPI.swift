@@ -17,21 +17,25 @@ public final class KubeAPI: NodeAPI {
     let connection: APIConnection
     let settings: KubeAPISettings
     let log: @Sendable (String) -> Void
+    let watchExecutor: (any TaskExecutor)?
 
     /// `version` goes into `User-Agent: autotaint/<version>`. Every request is counted
-    /// on `metrics` (`autotaint_api_requests_total{verb,code}`). Throws only when libcurl
-    /// cannot make its handles.
+    /// on `metrics` (`autotaint_api_requests_total{verb,code}`). `watchExecutor`: where the
+    /// watch's own task prefers to run (the agent's `SingleThreadExecutor`); nil, the global
+    /// executor. Throws only when libcurl cannot make its handles.
     public init(
         credentials: KubeCredentials,
         version: String,
         settings: KubeAPISettings = KubeAPISettings(),
         metrics: any MetricsFactory = MetricsSystem.factory,
+        watchExecutor: (any TaskExecutor)? = nil,
         log: @escaping @Sendable (String) -> Void
     ) throws(CurlError) {
         connection = try APIConnection(
             credentials: credentials, userAgent: "autotaint/\(version)", settings: settings, metrics: metrics, log: log
         )
         self.settings = settings
+        self.watchExecutor = watchExecutor
         self.log = log
     }
 

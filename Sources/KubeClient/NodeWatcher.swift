@@ -1,3 +1,4 @@
+import AgentExecutor
 import AutoTaintCore
 import FoundationEssentials
 
@@ -30,7 +31,7 @@ struct NodeWatcher: Sendable {
     func updates() -> AsyncStream<Node> {
         // A consumer that fell behind needs only the newest Node.
         let (stream, continuation) = AsyncStream.makeStream(of: Node.self, bufferingPolicy: .bufferingNewest(1))
-        let task = Task {
+        let task = Task(executorPreference: api.watchExecutor) {
             await follow(continuation)
             continuation.finish()
         }
@@ -49,7 +50,7 @@ struct NodeWatcher: Sendable {
                     resourceVersion = node.resourceVersion
                 } catch {
                     report("cannot read node \(name): \(error)")
-                    try? await Task.sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
+                    try? await ExecutorClock().sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
                 }
                 continue
             }
@@ -68,7 +69,7 @@ struct NodeWatcher: Sendable {
             case .failed(let problem):
                 report("the watch of node \(name) failed: \(problem)")
             }
-            try? await Task.sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
+            try? await ExecutorClock().sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
         }
     }
 

@@ -1,3 +1,4 @@
+import AgentExecutor
 import ArgumentParser
 import Glibc
 
@@ -16,6 +17,11 @@ struct AutoTaint: AsyncParsableCommand {
     /// Parses and runs like `AsyncParsableCommand.main()`, but usage errors exit 1 as
     /// product.md promises (argument-parser's default is 64).
     static func main() async {
+        // Everything on the agent's one thread from here: no Dispatch worker ever starts.
+        await withTaskExecutorPreference(SingleThreadExecutor.shared) { await parseAndRun() }
+    }
+
+    static func parseAndRun() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

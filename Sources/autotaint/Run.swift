@@ -1,3 +1,4 @@
+import AgentExecutor
 import ArgumentParser
 import AutoTaintAgent
 import AutoTaintCore
@@ -147,7 +148,7 @@ extension Run {
             logger.info("cluster", metadata: ["server": "\(credentials.server)", "from": "\(credentials.origin)"])
             return try KubeAPI(
                 credentials: credentials, version: AutoTaint.configuration.version,
-                log: { [logger] in logger.warning("\($0)") })
+                watchExecutor: SingleThreadExecutor.shared, log: { [logger] in logger.warning("\($0)") })
         } catch let error as KubeCredentialsError {
             logger.critical("cannot use the cluster credentials", metadata: ["error": "\(error)"])
             throw ExitCode(2)
@@ -167,7 +168,7 @@ extension Run {
             } catch {
                 logger.warning("cannot read the Node", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 guard attempt < 4 else { break }
-                try await Task.sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
+                try await ExecutorClock().sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))
             }
         }
         logger.critical("cannot read the Node at start: giving up")

@@ -1,3 +1,4 @@
+import AgentExecutor
 import ArgumentParser
 import AutoTaintAgent
 import AutoTaintCore
@@ -59,7 +60,7 @@ struct SampleCommand: AsyncParsableCommand {
         var schedule = TickSchedule(startingAt: start)
         while count.map({ printed < $0 }) ?? true {
             let now = schedule.next(every: settings.sampling.interval, now: clock.now)
-            try await Task.sleep(until: now, clock: .continuous)
+            try await ExecutorClock().sleep(until: now)
             let results = await sampler.readings(settings)
             let source = signals.lazy.compactMap { try? results[$0]?.get().source }.first
             var line = Date.now.formatted(Date.ISO8601FormatStyle()) + " " + (source?.rawValue ?? "none")
