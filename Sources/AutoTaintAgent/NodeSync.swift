@@ -144,8 +144,10 @@ struct SyncState {
     }
 
     mutating func tick(_ view: DesiredNodeView, _ config: Config, at now: Instant) async {
-        self.config = config
-        ownKeys.formUnion(Self.taintKeys(config))
+        if config != self.config {
+            self.config = config
+            ownKeys.formUnion(Self.taintKeys(config))
+        }
         latest = (view, now)
         await reconcile(view, at: now)
     }
@@ -182,7 +184,7 @@ struct SyncState {
             if let wanted {
                 let (written, changes) = try await taints.reconcile(node, wanted: wanted, ownKeys: ownKeys)
                 node = written
-                await announce(changes, reports: reports, because: because)
+                if !changes.isEmpty { await announce(changes, reports: reports, because: because) }
             }
             let (reported, conditions) = try await status.report(
                 reports, on: node, at: now, heartbeat: config.heartbeat,
