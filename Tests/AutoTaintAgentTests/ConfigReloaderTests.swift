@@ -52,19 +52,22 @@ private final class ReloadRecord: Sendable {
 
 private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-private func reloader(_ fixture: ConfigFixture, applied: String?, live: LiveConfig, record: ReloadRecord) -> ConfigReloader {
+private func reloader(
+    _ fixture: ConfigFixture, applied: String?, live: LiveConfig, record: ReloadRecord, useInotify: Bool
+) -> ConfigReloader {
     ConfigReloader(path: fixture.path, applied: applied, live: live, logger: quiet, events: record.continuation,
-                   onReload: { record.heard($0) })
+                   onReload: { record.heard($0) }, useInotify: useInotify)
 }
 
-@Test func anUnchangedFileIsNotReloaded() async throws {
+/// With inotify, and with stamps only.
+@Test(arguments: [true, false]) func anUnchangedFileIsNotReloaded(useInotify: Bool) async throws {
     let fixture = try ConfigFixture()
     defer { fixture.remove() }
     let text = "signals:\n  cpu: {highPercent: 70, lowPercent: 50}\n"
     try fixture.write(text)
     let live = LiveConfig(try ConfigFile.parse(text, path: fixture.path))
     let record = ReloadRecord()
-    var subject = reloader(fixture, applied: text, live: live, record: record)
+    var subject = reloader(fixture, applied: text, live: live, record: record, useInotify: useInotify)
     subject.check()
     subject.check()
     #expect(live.current.signals.cpu.highPercent == 70)
@@ -72,13 +75,14 @@ private func reloader(_ fixture: ConfigFixture, applied: String?, live: LiveConf
     #expect(await record.reasons().isEmpty)
 }
 
-@Test func aChangedValidFileReplacesTheConfigOnce() async throws {
+/// With inotify, and with stamps only.
+@Test(arguments: [true, false]) func aChangedValidFileReplacesTheConfigOnce(useInotify: Bool) async throws {
     let fixture = try ConfigFixture()
     defer { fixture.remove() }
     try fixture.write("signals:\n  cpu: {highPercent: 70, lowPercent: 50}\n")
     let live = LiveConfig(Config())
     let record = ReloadRecord()
-    var subject = reloader(fixture, applied: "", live: live, record: record)
+    var subject = reloader(fixture, applied: "", live: live, record: record, useInotify: useInotify)
     subject.check()
     subject.check()
     #expect(live.current.signals.cpu.highPercent == 70)
@@ -86,13 +90,14 @@ private func reloader(_ fixture: ConfigFixture, applied: String?, live: LiveConf
     #expect(await record.reasons() == ["ConfigReloaded"])
 }
 
-@Test func anInvalidFileKeepsTheLastGoodConfigAndIsRejectedOnce() async throws {
+/// With inotify, and with stamps only.
+@Test(arguments: [true, false]) func anInvalidFileKeepsTheLastGoodConfigAndIsRejectedOnce(useInotify: Bool) async throws {
     let fixture = try ConfigFixture()
     defer { fixture.remove() }
     try fixture.write("signals:\n  cpu: {highPercent: 70, lowPercent: 50}\n")
     let live = LiveConfig(Config())
     let record = ReloadRecord()
-    var subject = reloader(fixture, applied: nil, live: live, record: record)
+    var subject = reloader(fixture, applied: nil, live: live, record: record, useInotify: useInotify)
     subject.check()
     try fixture.write("signals:\n  cpu: {highPercent: 170, lowPercent: 50}\n")
     subject.check()
@@ -102,12 +107,13 @@ private func reloader(_ fixture: ConfigFixture, applied: String?, live: LiveConf
     #expect(await record.reasons() == ["ConfigReloaded", "ConfigRejected"])
 }
 
-@Test func aFileThatCannotBeReadKeepsTheConfigUntilItCanBe() async throws {
+/// With inotify, and with stamps only.
+@Test(arguments: [true, false]) func aFileThatCannotBeReadKeepsTheConfigUntilItCanBe(useInotify: Bool) async throws {
     let fixture = try ConfigFixture()
     defer { fixture.remove() }
     let live = LiveConfig(Config())
     let record = ReloadRecord()
-    var subject = reloader(fixture, applied: "", live: live, record: record)
+    var subject = reloader(fixture, applied: "", live: live, record: record, useInotify: useInotify)
     subject.check()
     #expect(live.current == Config())
     try fixture.write("signals:\n  cpu: {highPercent: 60, lowPercent: 50}\n")
