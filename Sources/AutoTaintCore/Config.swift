@@ -91,6 +91,26 @@ public enum SignalKind: String, CaseIterable, Equatable, Sendable {
     case cpuContention
 }
 
+/// By case, not by `rawValue`: for a String raw value the default equality and hash build
+/// and hash the name on every dictionary access (a dozen a tick, per signal).
+extension SignalKind: Hashable {
+    public static func == (lhs: SignalKind, rhs: SignalKind) -> Bool {
+        lhs.ordinal == rhs.ordinal
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ordinal)
+    }
+
+    private var ordinal: Int {
+        switch self {
+        case .cpu: 0
+        case .memory: 1
+        case .cpuContention: 2
+        }
+    }
+}
+
 /// One signal's thresholds, hold times, taint and condition type.
 public struct SignalConfig: Equatable, Sendable {
     public var enabled: Bool
