@@ -25,16 +25,19 @@ public struct AgentLoop: Service {
     private let metrics: AgentMetrics?
     private let health: AgentHealth?
     private let reloader: ConfigReloader?
+    private let pacing: SyncPacing?
 
     /// A sampler holds per-task state, so the loop makes its own in `run` (and a new one
     /// when a reload changes `sampling` or `prometheus`). `adopted`: the signals whose
     /// taint is already on the Node at start. `metrics` hears each signal's outcome per
     /// tick; `health` each tick (for `/healthz`). Without a `reloader` the config changes
-    /// only through `live` (node annotations).
+    /// only through `live` (node annotations). With `pacing`, a tick's view goes to
+    /// NodeSync only when NodeSync needs it (`SyncPacing`); without, every one does.
     public init(
         live: LiveConfig, adopted: Set<SignalKind>, once: Bool, dryRun: Bool, logger: Logger,
         sampler: @escaping @Sendable (Config) -> any Sampler, output: AsyncStream<SyncInput>.Continuation,
-        metrics: AgentMetrics? = nil, health: AgentHealth? = nil, reloader: ConfigReloader? = nil
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil, reloader: ConfigReloader? = nil,
+        pacing: SyncPacing? = nil
     ) {
         self.live = live
         self.adopted = adopted
@@ -46,6 +49,7 @@ public struct AgentLoop: Service {
         self.metrics = metrics
         self.health = health
         self.reloader = reloader
+        self.pacing = pacing
     }
 
     public func run() async throws {
@@ -116,7 +120,7 @@ public struct AgentLoop: Service {
             metrics?.ticked()
             health?.loopTicked(at: clock.now, interval: config.sampling.interval)
             let view = DesiredNodeView(config, states: states, provenance: provenance)
-            output.yield(.tick(view, config, at: now))
+            if pacing?.publish(view, config, at: now) ?? true { output.yield(.tick(view, config, at: now)) }
             announce(withheld, config: config, view: view)
             if once { return }
         }

@@ -37,16 +37,19 @@ public struct NodeSync: Service {
     private let inbox: AsyncStream<SyncInput>.Continuation
     private let metrics: AgentMetrics?
     private let health: AgentHealth?
+    private let pacing: SyncPacing?
 
     /// `inbox` is the continuation of `inputs`: the watch sends the Node's updates into the
     /// same stream as the loop's views, so the one task that handles them is woken once per
     /// input, with no task in between to merge two streams. Node updates pass their
     /// annotations to `live` (per-node threshold overrides). `health` hears each completed
-    /// reconcile (for `/readyz`); `metrics` each write conflict.
+    /// reconcile (for `/readyz`); `metrics` each write conflict. With `pacing`, NodeSync
+    /// says after each input which ticks it needs, and reconciles a watch event against the
+    /// newest view published there.
     public init(
         api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
         inputs: AsyncStream<SyncInput>, inbox: AsyncStream<SyncInput>.Continuation,
-        metrics: AgentMetrics? = nil, health: AgentHealth? = nil
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil, pacing: SyncPacing? = nil
     ) {
         self.api = api
         self.live = live
@@ -57,6 +60,7 @@ public struct NodeSync: Service {
         self.inbox = inbox
         self.metrics = metrics
         self.health = health
+        self.pacing = pacing
     }
 
     /// The signals whose own taint is already on `node`: they start in pressure, so a
@@ -83,10 +87,13 @@ public struct NodeSync: Service {
                     for problem in live.updateAnnotations(node.annotations) ?? [] {
                         logger.warning("node annotation ignored", metadata: ["problem": "\(problem)"])
                     }
-                    await state.observed(node)
+                    await state.observed(node, newest: pacing?.newest)
                 case let .tick(view, config, at): await state.tick(view, config, at: at)
                 case let .stopping(reports): await state.stop(reports)
                 case let .announce(event): await state.post(event)
+                }
+                if let pacing, let latest = state.latest {
+                    pacing.promise(quietUntil: state.quietUntil, for: latest.view, state.config)
                 }
             }
             group.cancelAll()
@@ -100,14 +107,14 @@ public struct NodeSync: Service {
 /// NodeSync's state, owned by its one task.
 struct SyncState {
     private let api: any NodeAPI
-    private var config: Config
+    private(set) var config: Config
     private let dryRun: Bool
     private let logger: Logger
     private var node: Node
     /// Set after a failure: the cached Node may be out of date (a 504 may even have
     /// applied the write), so it is read again before the next attempt.
     private var nodeStale = false
-    private var latest: (view: DesiredNodeView, at: Instant)?
+    private(set) var latest: (view: DesiredNodeView, at: Instant)?
     private var taints: TaintReconciler
     private var status: StatusReporter
     private var backoff = RetryBackoff()
@@ -132,11 +139,24 @@ struct SyncState {
         status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
     }
 
-    mutating func observed(_ update: Node) async {
+    /// A newer Node from the watch, reconciled against `newest`, the newest view the loop
+    /// made (with its config), when it is newer than the last tick's.
+    mutating func observed(_ update: Node, newest: (view: DesiredNodeView, config: Config, at: Instant)? = nil) async {
         node = update
         nodeStale = false
+        if let newest, latest.map({ newest.at > $0.at }) ?? true {
+            adopt(newest.config)
+            latest = (newest.view, newest.at)
+        }
         guard let latest else { return }
         await reconcile(latest.view, at: ContinuousClock.now)
+    }
+
+    /// Until when no tick is needed while the view keeps its outline: the next condition
+    /// heartbeat, when the last reconcile left nothing pending; nil, every tick is.
+    var quietUntil: Instant? {
+        guard let latest, !nodeStale, backoff.failures == 0, taints.isSettled else { return nil }
+        return status.ledger.nextHeartbeat(of: latest.view.conditions, heartbeat: config.heartbeat)
     }
 
     static func taintKeys(_ config: Config) -> Set<String> {
@@ -144,12 +164,15 @@ struct SyncState {
     }
 
     mutating func tick(_ view: DesiredNodeView, _ config: Config, at now: Instant) async {
-        if config != self.config {
-            self.config = config
-            ownKeys.formUnion(Self.taintKeys(config))
-        }
+        adopt(config)
         latest = (view, now)
         await reconcile(view, at: now)
+    }
+
+    private mutating func adopt(_ config: Config) {
+        guard config != self.config else { return }
+        self.config = config
+        ownKeys.formUnion(Self.taintKeys(config))
     }
 
     /// Shutdown: one attempt at each write, bounded to 4.5 s in all so the pod's grace

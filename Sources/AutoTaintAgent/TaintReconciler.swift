@@ -33,6 +33,9 @@ struct TaintReconciler {
     /// then, so no taint appears without its Event.
     private var unanswered: (wanted: [TaintSpec], changes: TaintChanges)?
 
+    /// No write of unknown outcome waits to be found applied.
+    var isSettled: Bool { unanswered == nil }
+
     init(api: any NodeAPI, nodeName: String, dryRun: Bool, confirmed: [TaintSpec]) {
         self.api = api
         self.nodeName = nodeName

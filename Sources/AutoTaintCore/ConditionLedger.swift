@@ -30,6 +30,17 @@ public struct ConditionLedger: Equatable, Sendable {
         for report in reports { written[report.type] = Entry(report: report, at: now) }
     }
 
+    /// When the first of `reports` is next due for its heartbeat, if all of them have been
+    /// written; nil when one has not (it is due now).
+    public func nextHeartbeat(of reports: [ConditionReport], heartbeat: Duration) -> Instant? {
+        var earliest: Instant?
+        for report in reports {
+            guard let last = written[report.type] else { return nil }
+            earliest = min(earliest ?? last.at, last.at)
+        }
+        return earliest.map { $0 + heartbeat }
+    }
+
     /// The status last written for a condition type, if any.
     public func lastStatus(of type: String) -> ConditionStatus? { written[type]?.report.status }
 }

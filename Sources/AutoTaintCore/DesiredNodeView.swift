@@ -25,4 +25,15 @@ public struct DesiredNodeView: Equatable, Sendable {
         }
         self.init(ownTaints: taints, conditions: conditions)
     }
+
+    /// Whether the two views ask for the same writes, messages aside: the same own taints
+    /// and, per condition, the same status, reason, enforcement and note (what
+    /// `ConditionLedger.due` goes by). A message changes with the value on every tick.
+    public func hasSameOutline(as other: DesiredNodeView) -> Bool {
+        ownTaints == other.ownTaints && conditions.count == other.conditions.count
+            && zip(conditions, other.conditions).allSatisfy { mine, theirs in
+                mine.type == theirs.type && mine.status == theirs.status && mine.reason == theirs.reason
+                    && mine.enforced == theirs.enforced && mine.hasNote == theirs.hasNote
+            }
+    }
 }

@@ -58,9 +58,10 @@ struct Run: AsyncParsableCommand {
             "signals": "\(settings.signals.enabled.map(\.rawValue))",
         ])
         let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
+        let pacing = SyncPacing()
         let sync = NodeSync(
             api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger,
-            inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health)
+            inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health, pacing: pacing)
         let loop = AgentLoop(
             live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,
@@ -75,7 +76,8 @@ struct Run: AsyncParsableCommand {
                 ConfigReloader(
                     path: path, applied: settingsText, live: live, logger: agentLogger, events: output,
                     onReload: { [metrics = telemetry?.metrics] in metrics?.configReloaded(success: $0) })
-            })
+            },
+            pacing: pacing)
         // Started in this order, stopped in reverse: the loop stops first and its last
         // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Any
         // of them returning (after --once) ends the run; that is not a failure. The server

@@ -37,21 +37,23 @@ private func threadID() -> pthread_t { pthread_self() }
     #expect(clock.now >= deadline)
 }
 
-@Test(.timeLimit(.minutes(1))) func sleepsEndInDeadlineOrder() async throws {
+/// Sleeps that overlap each end at their own deadline, not another's (the order among them
+/// is TimerQueue's, tested there; here, how busy the machine is decides when each began).
+@Test(.timeLimit(.minutes(1))) func overlappingSleepsEachEndNoEarlierThanTheirOwnDeadline() async throws {
     let clock = ExecutorClock()
     let start = clock.now
-    let order = Order()
+    let early = Order()
     try await withThrowingTaskGroup(of: Void.self) { group in
-        // Added latest first, so the order of the ends is the timers', not the tasks'.
         for index in [3, 2, 1, 0] {
             group.addTask {
-                try await clock.sleep(until: start.advanced(by: .milliseconds(20 * (index + 1))))
-                order.ends.withLock { $0.append(index) }
+                let deadline = start.advanced(by: .milliseconds(20 * (index + 1)))
+                try await clock.sleep(until: deadline)
+                if clock.now < deadline { early.ends.withLock { $0.append(index) } }
             }
         }
         try await group.waitForAll()
     }
-    #expect(order.ends.withLock { $0 } == [0, 1, 2, 3])
+    #expect(early.ends.withLock { $0 }.isEmpty)
 }
 
 @Test(.timeLimit(.minutes(1))) func cancellingASleepEndsItAtOnceWithCancellationError() async {

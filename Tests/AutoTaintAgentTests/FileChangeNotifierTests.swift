@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 @testable import AutoTaintAgent
 
@@ -10,13 +11,21 @@ private func withDirectory(_ body: (URL) throws -> Void) throws {
     try body(directory)
 }
 
+/// Written and closed before it returns, so every event of the write is queued by then.
+private func put(_ text: String, at path: String) {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress, $0.count) }
+    close(descriptor)
+}
+
 @Test func aWriteIsAChangeOnceAndQuietIsNone() throws {
     try withDirectory { directory in
         let path = directory.appendingPathComponent("config.yaml").path
-        try "a: 1\n".write(toFile: path, atomically: false, encoding: .utf8)
+        put("a: 1\n", at: path)
         let notifier = try FileChangeNotifier(path: path)
         #expect(!notifier.changed())
-        try "a: 2\n".write(toFile: path, atomically: false, encoding: .utf8)
+        put("a: 2\n", at: path)
         #expect(notifier.changed())
         #expect(!notifier.changed())
     }
@@ -30,7 +39,7 @@ private func withDirectory(_ body: (URL) throws -> Void) throws {
         func publish(_ text: String, version: Int) throws {
             let data = volume.appendingPathComponent("..v\(version)")
             try manager.createDirectory(at: data, withIntermediateDirectories: false)
-            try text.write(to: data.appendingPathComponent("config.yaml"), atomically: false, encoding: .utf8)
+            put(text, at: data.appendingPathComponent("config.yaml").path)
             let temporary = volume.appendingPathComponent("..data_tmp").path
             try manager.createSymbolicLink(atPath: temporary, withDestinationPath: "..v\(version)")
             #expect(rename(temporary, volume.appendingPathComponent("..data").path) == 0)
@@ -57,12 +66,12 @@ private func withDirectory(_ body: (URL) throws -> Void) throws {
         let elsewhere = directory.appendingPathComponent("elsewhere")
         try manager.createDirectory(at: elsewhere, withIntermediateDirectories: false)
         let target = elsewhere.appendingPathComponent("real.yaml").path
-        try "a: 1\n".write(toFile: target, atomically: false, encoding: .utf8)
+        put("a: 1\n", at: target)
         let path = directory.appendingPathComponent("config.yaml").path
         try manager.createSymbolicLink(atPath: path, withDestinationPath: target)
         let notifier = try FileChangeNotifier(path: path)
         #expect(!notifier.changed())
-        try "a: 2\n".write(toFile: target, atomically: false, encoding: .utf8)
+        put("a: 2\n", at: target)
         #expect(notifier.changed())
     }
 }

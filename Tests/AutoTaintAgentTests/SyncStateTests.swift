@@ -187,3 +187,29 @@ func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.K
     await state.tick(view(pressure: false), renamed, at: at(100))
     #expect(await api.node.taints == [foreign])
 }
+
+/// SyncPacing's promise: after a tick that left nothing pending, no tick is needed until
+/// the heartbeat; after a failure, every tick is, until a write succeeds again.
+@Test func aSettledNodeNeedsNoTickUntilTheHeartbeatAndAFailedOneEveryTick() async {
+    var (api, state) = await setUp()
+    #expect(state.quietUntil == nil)
+    await state.tick(view(pressure: false), config, at: at(0))
+    #expect(state.quietUntil == at(0) + config.heartbeat)
+    await api.failNext("PATCH taints", KubeError(kind: .serverError(503), verb: "PATCH", resource: "nodes/node-1", message: "down"))
+    await state.tick(view(pressure: true), config, at: at(1))
+    #expect(state.quietUntil == nil)
+    await state.tick(view(pressure: true), config, at: at(5))
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+    #expect(state.quietUntil == at(5) + config.heartbeat)  // the transition was written at 5
+}
+
+/// A watch event between ticks reconciles against the newest view the loop made, not the
+/// last one it sent: the Event that restores a taint quotes the newest value.
+@Test func aRestoreBetweenTicksQuotesTheNewestView() async {
+    var (api, state) = await setUp()
+    await state.tick(view(pressure: true, message: "CPU 91.0%"), config, at: at(0))
+    await api.edit { $0.taints.removeAll { $0.key == ours.key } }
+    await state.observed(await api.node, newest: (view(pressure: true, message: "CPU 97.5%"), config, at(30)))
+    #expect(await api.node.taints == [foreign, Taint(ours)])
+    #expect(await api.events.last?.message.hasSuffix("CPU 97.5%") == true)
+}

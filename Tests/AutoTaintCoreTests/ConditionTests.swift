@@ -162,3 +162,37 @@ private func report(_ status: ConditionStatus, _ message: String = "m") -> Condi
     #expect(ledger.due([report(.true)], at: start + .seconds(2), heartbeat: .seconds(300)) == due)
     #expect(ledger.lastStatus(of: "CPUPressure") == .false)
 }
+
+@Test func theLedgerSaysWhenTheFirstHeartbeatIsDue() {
+    let cpu = ConditionReport(type: "CPUPressure", status: .false, reason: "CPUUsageNormal", message: "m")
+    let memory = ConditionReport(type: "MemoryPressure", status: .false, reason: "MemoryUsageNormal", message: "m")
+    let start = ContinuousClock.now
+    var ledger = ConditionLedger()
+    #expect(ledger.nextHeartbeat(of: [cpu], heartbeat: .seconds(300)) == nil)
+    ledger.recordWritten([cpu], at: start)
+    ledger.recordWritten([memory], at: start + .seconds(10))
+    #expect(ledger.nextHeartbeat(of: [cpu, memory], heartbeat: .seconds(300)) == start + .seconds(300))
+    #expect(ledger.nextHeartbeat(of: [memory], heartbeat: .seconds(300)) == start + .seconds(310))
+    let gpu = ConditionReport(type: "GPUPressure", status: .false, reason: "r", message: "m")
+    #expect(ledger.nextHeartbeat(of: [cpu, gpu], heartbeat: .seconds(300)) == nil)
+}
+
+@Test func viewsWithTheSameOutlineDifferOnlyInMessages() {
+    let normal = ConditionReport(type: "CPUPressure", status: .false, reason: "CPUUsageNormal", message: "CPU 1%")
+    var other = normal
+    other.message = "CPU 2%"
+    let base = DesiredNodeView(ownTaints: [], conditions: [normal])
+    #expect(base.hasSameOutline(as: DesiredNodeView(ownTaints: [], conditions: [other])))
+    var changes: [(inout ConditionReport) -> Void] = [
+        { $0.status = .true }, { $0.reason = "NoSample" }, { $0.enforced.toggle() }, { $0.hasNote.toggle() },
+        { $0.type = "MemoryPressure" },
+    ]
+    for change in changes.indices {
+        var report = normal
+        changes[change](&report)
+        #expect(!base.hasSameOutline(as: DesiredNodeView(ownTaints: [], conditions: [report])))
+    }
+    changes.removeAll()
+    #expect(!base.hasSameOutline(as: DesiredNodeView(ownTaints: [Config().signals.cpu.taint], conditions: [normal])))
+    #expect(!base.hasSameOutline(as: DesiredNodeView(ownTaints: [], conditions: [normal, normal])))
+}
