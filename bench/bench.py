@@ -9,7 +9,9 @@ callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
              against the fake API server for 120 s: RSS and anonymous memory from
              /proc/PID/smaps_rollup at the end, CPU over the steady part and over the whole
-             run, CPU time per tick, the API requests of the steady part by verb, SIGTERM exit.
+             run, CPU time per tick, thread wake-ups, the API requests of the steady part by
+             verb, SIGTERM exit; beside it in the same window bench/floor.c (the floor) and
+             the same agent at the default interval, 5s, for its CPU share.
   scale      50 agents with distinct node names against one fake API server for 120 s:
              requests per second at the server by verb, per 5,000 nodes; their memory.
   latency    stress-ng on every CPU: from its start to our taint visible through the API
@@ -74,8 +76,8 @@ def build_floor(work: Path) -> Path:
 
 
 def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> dict:
-    fake = FakeAPI(work / "fakeapi", ["node-1"])
-    agent = floor = None
+    fake = FakeAPI(work / "fakeapi", ["node-1", "node-2"])
+    agent = floor = default_agent = None
     floor_binary = build_floor(work)
     try:
         address = f"127.0.0.1:{free_port()}"
@@ -86,14 +88,22 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
                       "--node", "node-1", log_path=work / "agent.log", env=environment)
         # The floor, at the agent's interval (config/autotaint.yaml: 1s), in the same window.
         floor = subprocess.Popen([str(floor_binary), "1", str(seconds + 30)], stdout=subprocess.PIPE, text=True)
-        sleep_until(started + steady_from, [agent])
+        # The same agent at the default interval, 5s, on a Node of its own: its CPU only.
+        default_agent = Agent(
+            binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig, "--node", "node-2",
+            log_path=work / "agent-5s.log",
+            env=agent_environment(AUTOTAINT_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", AUTOTAINT_SAMPLING_INTERVAL="5s",
+                                  **NEVER_PRESSURE))
+        sleep_until(started + steady_from, [agent, default_agent])
         steady_at, steady_wall = time.monotonic(), time.time()
         steady_ns, steady_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
         steady_switches, floor_steady = thread_switches(agent.pid), (cpu_ns(floor.pid), thread_switches(floor.pid))
-        sleep_until(started + seconds, [agent])
+        default_steady = (cpu_ns(default_agent.pid), thread_switches(default_agent.pid))
+        sleep_until(started + seconds, [agent, default_agent])
         end_at, end_wall = time.monotonic(), time.time()
         end_ns, end_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
         end_switches, floor_end = thread_switches(agent.pid), (cpu_ns(floor.pid), thread_switches(floor.pid))
+        default_end = (cpu_ns(default_agent.pid), thread_switches(default_agent.pid))
         floor.terminate()
         floor_output, _ = floor.communicate(timeout=10)
         memory, peak = smaps_rollup(agent.pid), peak_rss_kib(agent.pid)
@@ -101,8 +111,9 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         requests = fake.requests()
         log = agent.log_lines()
     finally:
-        if agent:
-            agent.kill()
+        for started_agent in (agent, default_agent):
+            if started_agent:
+                started_agent.kill()
         if floor and floor.poll() is None:
             floor.kill()
             floor.wait(timeout=10)
@@ -111,6 +122,8 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
     wakeups = wakeups_per_second(steady_switches, end_switches, window)
     floor_wakeups = wakeups_per_second(floor_steady[1], floor_end[1], window)
     floor_cpu_s = (floor_end[0] - floor_steady[0]) / 1e9
+    default_cpu_s = (default_end[0] - default_steady[0]) / 1e9
+    default_wakeups = wakeups_per_second(default_steady[1], default_end[1], window)
     steady_cpu_s = (end_ns - steady_ns) / 1e9
     end_cpu = sum(end_split)
     ticks = window / 1.0  # interval 1s
@@ -136,6 +149,9 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         "floor_cpu_ms_per_tick_steady": round(1000 * floor_cpu_s / ticks, 4),
         "floor_wakeups_per_second_steady": round(sum(floor_wakeups.values()), 2),
         "floor_output": floor_output.strip(),
+        "interval_5s_cpu_percent_steady": round(100 * default_cpu_s / window, 4),
+        "interval_5s_cpu_ms_per_tick_steady": round(1000 * default_cpu_s / (window / 5), 4),
+        "interval_5s_wakeups_per_second_steady": round(sum(default_wakeups.values()), 2),
         "sigterm_exit_code": code, "sigterm_exit_seconds": round(exit_seconds, 2),
         "requests_whole_run": verb_counts(requests),
         "requests_steady_window": window_counts,
@@ -482,8 +498,14 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
             ("floor (bench/floor.c, same window): CPU per tick / wake-ups/s",
              f"{floor_cpu * 1000:.1f} µs / {floor_wakeups:.1f}", "", "info"),
             ("  agent ÷ floor: CPU / wake-ups",
-             f"{f['cpu_ms_per_tick_steady'] / floor_cpu:.0f}× / {f['wakeups_per_second_steady'] / floor_wakeups:.1f}×"
+             f"{f['cpu_ms_per_tick_steady'] / floor_cpu:.1f}× / {f['wakeups_per_second_steady'] / floor_wakeups:.1f}×"
              if floor_cpu > 0 and floor_wakeups > 0 else "floor too small to divide by", "", "info"),
+            ("CPU at the default interval, 5s (steady, same window)",
+             f"{f['interval_5s_cpu_percent_steady']:.4f} % of a core", "≤ 0.008 %",
+             verdict(f["interval_5s_cpu_percent_steady"], 0.008)),
+            ("  its CPU per tick / wake-ups/s",
+             f"{f['interval_5s_cpu_ms_per_tick_steady']:.3f} ms / {f['interval_5s_wakeups_per_second_steady']:.2f}", "",
+             "info"),
             ("SIGTERM to exit", f"{f['sigterm_exit_seconds']:.2f} s (exit {f['sigterm_exit_code']})", "≤ 5 s",
              verdict(f["sigterm_exit_seconds"], 5) if f["sigterm_exit_code"] == 0 else "OVER"),
         ]
