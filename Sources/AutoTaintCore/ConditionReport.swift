@@ -12,7 +12,19 @@ public struct ConditionReport: Equatable, Sendable {
     public var type: String
     public var status: ConditionStatus
     public var reason: String
-    public var message: String
+    /// Made when read, for a report made from a signal's state: most reports are made for a
+    /// tick that writes nothing, and the text cost half of making the tick's view.
+    public var message: String {
+        get {
+            switch text {
+            case let .written(message): message
+            case let .deferred(parts): parts.message
+            }
+        }
+        set { text = .written(newValue) }
+    }
+
+    private var text: Text
     /// False for a report-only signal (`enforce: false`), whose message says its taint is
     /// withheld; a switch is written at once, not at the next heartbeat.
     public var enforced: Bool
@@ -26,9 +38,19 @@ public struct ConditionReport: Equatable, Sendable {
         self.type = type
         self.status = status
         self.reason = reason
-        self.message = message
+        text = .written(message)
         self.enforced = enforced
         self.hasNote = hasNote
+    }
+
+    public static func == (lhs: ConditionReport, rhs: ConditionReport) -> Bool {
+        lhs.type == rhs.type && lhs.status == rhs.status && lhs.reason == rhs.reason && lhs.enforced == rhs.enforced
+            && lhs.hasNote == rhs.hasNote && lhs.message == rhs.message
+    }
+
+    private enum Text: Sendable {
+        case written(String)
+        case deferred(MessageParts)
     }
 
     /// The report for `signal` in `state`; `provenance` says where its last value came
@@ -37,30 +59,53 @@ public struct ConditionReport: Equatable, Sendable {
     /// without a recent value.
     public init(_ signal: SignalKind, _ config: SignalConfig, _ state: SignalState,
                 provenance: Provenance, staleAfter: Duration) {
+        let (status, reasonSuffix): (ConditionStatus, String) = switch state.phase {
+        case .normal: (.false, "Normal")
+        case .pendingHigh: (.false, "Rising")
+        case .pressure: (.true, "High")
+        case .pendingLow: (.true, "Recovering")
+        case .unknown: (.unknown, "Unknown")
+        }
+        type = config.condition
+        self.status = status
+        reason = signal.reasonPrefix + reasonSuffix
+        text = .deferred(MessageParts(
+            signal: signal, config: config, state: state, provenance: provenance, staleAfter: staleAfter))
+        enforced = config.enforce
+        hasNote = provenance.note != nil
+    }
+}
+
+/// What a signal's condition message is made of: the value, the threshold and the source.
+private struct MessageParts: Sendable {
+    let signal: SignalKind
+    let config: SignalConfig
+    let state: SignalState
+    let provenance: Provenance
+    let staleAfter: Duration
+
+    var message: String {
         let source = provenance.lastSource
         let name = signal.displayName
         let high = percentText(config.highPercent)
         let low = percentText(config.lowPercent)
         let seen = "\(name) \(state.lastPercent.map(valueText) ?? "n/a")"
         let from = " (\(source?.rawValue ?? "no source"))"
-        let (status, reasonSuffix, message): (ConditionStatus, String, String) = switch state.phase {
-        case .normal: (.false, "Normal", "\(seen) < \(high)%" + from)
-        case .pendingHigh: (.false, "Rising", "\(seen) >= \(high)%, taint after \(config.for.kubernetesText)" + from)
-        case .pressure: (.true, "High", "\(seen) >= \(high)% for \(config.for.kubernetesText)" + from)
-        case .pendingLow:
-            (.true, "Recovering", "\(seen) <= \(low)%, taint removed after \(config.recoverFor.kubernetesText)" + from)
+        let message = switch state.phase {
+        case .normal: "\(seen) < \(high)%" + from
+        case .pendingHigh: "\(seen) >= \(high)%, taint after \(config.for.kubernetesText)" + from
+        case .pressure: "\(seen) >= \(high)% for \(config.for.kubernetesText)" + from
+        case .pendingLow: "\(seen) <= \(low)%, taint removed after \(config.recoverFor.kubernetesText)" + from
         case .unknown:
-            (.unknown, "Unknown", "no \(name) sample\(provenance.unavailable ? "" : " for \(staleAfter.kubernetesText)"): "
+            "no \(name) sample\(provenance.unavailable ? "" : " for \(staleAfter.kubernetesText)"): "
                 + (provenance.lastProblem ?? "no value")
-                + "; last \(seen)\(from); \(state.tainted ? "taint kept" : "no taint")")
+                + "; last \(seen)\(from); \(state.tainted ? "taint kept" : "no taint")"
         }
         let note = provenance.note.map { "; \($0)" } ?? ""
         // A report-only signal says so in every report, so `kubectl describe node` never
         // suggests a taint that is not there.
         let withheld = config.enforce ? "" : state.tainted ? "; taint withheld (enforce: false)" : "; report-only (enforce: false)"
-        self.init(
-            type: config.condition, status: status, reason: signal.reasonPrefix + reasonSuffix,
-            message: message + note + withheld, enforced: config.enforce, hasNote: provenance.note != nil)
+        return message + note + withheld
     }
 }
 
