@@ -6,7 +6,7 @@ import Glibc
 /// The agent runs on it from `main` (`withTaskExecutorPreference`), so a quiet tick costs
 /// one thread wake-up: the thread sleeps until the loop's next tick, or until a job comes
 /// from another thread (an HTTP answer, a watch event, a signal), and then runs the jobs
-/// one after another: the loop's tick, and the NodeSync work its view resumes. On the
+/// one after another: the loop's tick, and NodeSync's work when the tick has some. On the
 /// global executor the same tick took three hand-offs between Dispatch's threads, and once
 /// a Dispatch worker had run, the pool's monitor woke every second for good (README
 /// "Performance"). Nothing run on it blocks: HTTP transfers run on their lanes' threads and
