@@ -50,9 +50,9 @@ public struct ConfigReloader: Sendable {
         }
     }
 
-    /// Reads the file, unless its stamp shows it unchanged, and reloads it if its text
-    /// changed since the last reload. A file that cannot be read is logged once per
-    /// distinct failure; the config in force stays.
+    /// Reads the file, unless inotify (or its stamp) shows it unchanged, and reloads it if
+    /// its text changed since the last reload. A file that cannot be read is logged once
+    /// per distinct failure; the config in force stays.
     public mutating func check() {
         guard mayHaveChanged() else { return }
         let text: String

@@ -14,13 +14,14 @@ struct AutoTaint: AsyncParsableCommand {
         subcommands: [Run.self, SampleCommand.self, CheckConfig.self]
     )
 
-    /// Parses and runs like `AsyncParsableCommand.main()`, but usage errors exit 1 as
-    /// product.md promises (argument-parser's default is 64).
+    /// The command on the agent's one thread (`SingleThreadExecutor`) from its first job,
+    /// so that no Dispatch worker ever starts.
     static func main() async {
-        // Everything on the agent's one thread from here: no Dispatch worker ever starts.
         await withTaskExecutorPreference(SingleThreadExecutor.shared) { await parseAndRun() }
     }
 
+    /// Parses and runs like `AsyncParsableCommand.main()`, but usage errors exit 1 as
+    /// product.md promises (argument-parser's default is 64).
     static func parseAndRun() async {
         do {
             var command = try parseAsRoot()
