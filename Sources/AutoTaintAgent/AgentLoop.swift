@@ -6,7 +6,8 @@ import ServiceLifecycle
 
 /// The agent's sampling loop as a swift-service-lifecycle `Service`: once per
 /// `sampling.interval` it samples the enabled signals, advances each signal's hysteresis
-/// and sends the resulting view of the Node to `NodeSync`. Each tick first lets the
+/// and sends the resulting view of the Node to `NodeSync` (with `SyncPacing`, only when
+/// NodeSync has work with it; every view is published there). Each tick first lets the
 /// `ConfigReloader` look at the config file, then reads the `LiveConfig`, so a changed
 /// config applies on the tick that notices it, with the states kept.
 ///

@@ -23,7 +23,8 @@ public enum SyncInput: Sendable {
 /// It follows the Node through `NodeAPI.nodeUpdates` (a watch), so a steady state costs
 /// no request but the condition heartbeat, and a hand-deleted own taint is put back as
 /// soon as the change arrives. API failures back off (honouring `Retry-After`) while the
-/// views keep coming; nothing is lost, the next allowed attempt catches up. When the
+/// views keep coming (with `SyncPacing`, every tick's, until a write succeeds again);
+/// nothing is lost, the next allowed attempt catches up. When the
 /// view stream ends (after a `.stopping` input it first removes its taints, if
 /// `shutdown.removeTaints`, and reports the stopped conditions, within 5 s) `run` waits
 /// for the group's graceful shutdown and returns.
