@@ -4,10 +4,12 @@ import Glibc
 /// non-blocking read(2) on a quiet tick, where a stat(2) walks the whole path (16-22 µs of
 /// the tick here, the most expensive system call of a quiet one after /proc/stat).
 ///
-/// It watches the directory of the path and the directory of the file the path resolves
-/// to: a ConfigMap volume's `config.yaml` is a symlink through `..data`, which kubelet
-/// swaps by a rename in the first directory; a file edited in place, or replaced, shows in
-/// the second. After any event the watches are added again, because the resolved
+/// It watches the directory of the path, the directory of the file the path resolves to,
+/// and that file: a ConfigMap volume's `config.yaml` is a symlink through `..data`, which
+/// kubelet swaps by a rename in the first directory; a file replaced shows in the second;
+/// a file edited in place shows on the file itself, also when the write came through
+/// another path to it (a single-file bind mount edited on the host is such a write, which
+/// no directory of the container hears of). After any event the watches are added again, because the resolved
 /// directory may be a new one (adding a watch twice keeps one; a watched directory that is
 /// deleted drops its watch, with one last event). Any doubt (a full event queue, a broken watch) counts as a
 /// change: the caller then reads the file and compares, which is always right.
@@ -22,6 +24,7 @@ final class FileChangeNotifier: @unchecked Sendable {
     private static let events = UInt32(
         IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB
             | IN_DELETE_SELF | IN_MOVE_SELF)
+    private static let fileEvents = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 
     /// Throws when inotify cannot be used: no instance or watch left under the user's
     /// limits (fs.inotify.max_user_instances, max_user_watches), a directory that cannot be
@@ -78,6 +81,10 @@ final class FileChangeNotifier: @unchecked Sendable {
             guard inotify_add_watch(descriptor, directory, Self.events) >= 0 else {
                 throw FileChangeNotifierError(errorNumber: errno)
             }
+        }
+        // A missing file is no failure: its directory hears of its creation.
+        guard inotify_add_watch(descriptor, path, Self.fileEvents) >= 0 || errno == ENOENT else {
+            throw FileChangeNotifierError(errorNumber: errno)
         }
     }
 

@@ -76,6 +76,27 @@ private func put(_ text: String, at path: String) {
     }
 }
 
+/// A write that reaches the file through another path (here a hard link in another
+/// directory, as a single-file bind mount edited on the host does) is heard on the file.
+@Test func aWriteThroughAnotherPathIsAChange() throws {
+    try withDirectory { directory in
+        let manager = FileManager.default
+        let host = directory.appendingPathComponent("host")
+        let container = directory.appendingPathComponent("container")
+        try manager.createDirectory(at: host, withIntermediateDirectories: false)
+        try manager.createDirectory(at: container, withIntermediateDirectories: false)
+        let path = container.appendingPathComponent("config.yaml").path
+        put("a: 1\n", at: path)
+        let other = host.appendingPathComponent("config.yaml").path
+        #expect(link(path, other) == 0)
+        let notifier = try FileChangeNotifier(path: path)
+        #expect(!notifier.changed())
+        put("a: 2\n", at: other)
+        #expect(notifier.changed())
+        #expect(!notifier.changed())
+    }
+}
+
 @Test func aDirectoryThatCannotBeWatchedIsAnError() {
     #expect(throws: FileChangeNotifierError.self) {
         try FileChangeNotifier(path: "/nonexistent-\(UUID().uuidString)/config.yaml")
