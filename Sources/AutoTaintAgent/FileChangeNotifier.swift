@@ -9,10 +9,11 @@ import Glibc
 /// kubelet swaps by a rename in the first directory; a file replaced shows in the second;
 /// a file edited in place shows on the file itself, also when the write came through
 /// another path to it (a single-file bind mount edited on the host is such a write, which
-/// no directory of the container hears of). After any event the watches are added again, because the resolved
-/// directory may be a new one (adding a watch twice keeps one; a watched directory that is
-/// deleted drops its watch, with one last event). Any doubt (a full event queue, a broken watch) counts as a
-/// change: the caller then reads the file and compares, which is always right.
+/// no directory of the container hears of). After any event the watches are added again,
+/// because the resolved directory and file may be new ones (adding a watch twice keeps
+/// one; a watched directory or file that is deleted drops its watch, with one last event).
+/// Any doubt (a full event queue, a broken watch) counts as a change: the caller then
+/// reads the file and compares, which is always right.
 final class FileChangeNotifier: @unchecked Sendable {
     // @unchecked: used by the one task that owns its ConfigReloader.
     private let path: String
@@ -45,8 +46,8 @@ final class FileChangeNotifier: @unchecked Sendable {
         close(descriptor)
     }
 
-    /// True when something happened in a watched directory since the last call, or the
-    /// watches are not all in place.
+    /// True when something happened to a watched directory or the file since the last
+    /// call, or the watches are not all in place.
     func changed() -> Bool {
         var happened = false
         while true {
