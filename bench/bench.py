@@ -79,31 +79,32 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
     fake = FakeAPI(work / "fakeapi", ["node-1", "node-2"])
     agent = floor = default_agent = None
     floor_binary = build_floor(work)
+    def start_agent(node: str, address: str, log_name: str, **overrides: str) -> Agent:
+        return Agent(binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
+                     "--node", node, log_path=work / log_name,
+                     env=agent_environment(AUTOTAINT_SERVER_ADDRESS=address, **NEVER_PRESSURE, **overrides))
+
+    def usage(pid: int) -> tuple:
+        return cpu_ns(pid), thread_switches(pid)
+
     try:
         address = f"127.0.0.1:{free_port()}"
-        environment = agent_environment(AUTOTAINT_SERVER_ADDRESS=address, **NEVER_PRESSURE)
         drop_page_cache(binary)
         started = time.monotonic()
-        agent = Agent(binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
-                      "--node", "node-1", log_path=work / "agent.log", env=environment)
+        agent = start_agent("node-1", address, "agent.log")
         # The floor, at the agent's interval (config/autotaint.yaml: 1s), in the same window.
         floor = subprocess.Popen([str(floor_binary), "1", str(seconds + 30)], stdout=subprocess.PIPE, text=True)
         # The same agent at the default interval, 5s, on a Node of its own: its CPU only.
-        default_agent = Agent(
-            binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig, "--node", "node-2",
-            log_path=work / "agent-5s.log",
-            env=agent_environment(AUTOTAINT_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", AUTOTAINT_SAMPLING_INTERVAL="5s",
-                                  **NEVER_PRESSURE))
+        default_agent = start_agent("node-2", f"127.0.0.1:{free_port()}", "agent-5s.log",
+                                    AUTOTAINT_SAMPLING_INTERVAL="5s")
         sleep_until(started + steady_from, [agent, default_agent])
         steady_at, steady_wall = time.monotonic(), time.time()
         steady_ns, steady_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
-        steady_switches, floor_steady = thread_switches(agent.pid), (cpu_ns(floor.pid), thread_switches(floor.pid))
-        default_steady = (cpu_ns(default_agent.pid), thread_switches(default_agent.pid))
+        steady_switches, floor_steady, default_steady = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
         sleep_until(started + seconds, [agent, default_agent])
         end_at, end_wall = time.monotonic(), time.time()
         end_ns, end_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
-        end_switches, floor_end = thread_switches(agent.pid), (cpu_ns(floor.pid), thread_switches(floor.pid))
-        default_end = (cpu_ns(default_agent.pid), thread_switches(default_agent.pid))
+        end_switches, floor_end, default_end = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
         floor.terminate()
         floor_output, _ = floor.communicate(timeout=10)
         memory, peak = smaps_rollup(agent.pid), peak_rss_kib(agent.pid)
