@@ -195,8 +195,13 @@ func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.K
     #expect(state.quietUntil == nil)
     await state.tick(view(pressure: false), config, at: at(0))
     #expect(state.quietUntil == at(0) + config.heartbeat)
-    await api.failNext("PATCH taints", KubeError(kind: .serverError(503), verb: "PATCH", resource: "nodes/node-1", message: "down"))
+    // A refusal (429: nothing applied, so no write of unknown outcome waits) sets the backoff.
+    await api.failNext("PATCH taints", KubeError(kind: .throttled, verb: "PATCH", resource: "nodes/node-1",
+                                                 message: "slow down", retryAfter: .seconds(2)))
     await state.tick(view(pressure: true), config, at: at(1))
+    #expect(state.quietUntil == nil)
+    // A watch event makes the Node fresh again, but the backoff still holds the write back.
+    await state.observed(await api.node)
     #expect(state.quietUntil == nil)
     await state.tick(view(pressure: true), config, at: at(5))
     #expect(await api.node.taints == [foreign, Taint(ours)])
