@@ -1,4 +1,5 @@
-"""The ValidatingAdmissionPolicy of rbac.yaml, evaluated on example admission requests.
+"""The ValidatingAdmissionPolicies of rbac.yaml, evaluated on example admission requests:
+autotaint-own-node on Node updates, autotaint-own-slots on the fleet guard's Lease writes.
 
 The expressions are read from rbac.yaml (never copied here) and evaluated the way the API server
 does: matchConditions first (all true, or the policy does not apply), then the variables in
@@ -75,7 +76,8 @@ def engine(request):
 
 # --- the policy, as the API server runs it --------------------------------------------------
 
-POLICY = find(load_docs("rbac.yaml"), "ValidatingAdmissionPolicy")["spec"]
+NODE_POLICY = find(load_docs("rbac.yaml"), "ValidatingAdmissionPolicy", "autotaint-own-node")["spec"]
+LEASE_POLICY = find(load_docs("rbac.yaml"), "ValidatingAdmissionPolicy", "autotaint-own-slots")["spec"]
 
 
 class Decision:
@@ -92,20 +94,21 @@ class Decision:
         return f"Decision(applies={self.applies}, denials={self.denials}, errors={self.errors})"
 
 
-def admit(engine, request, new, old):
+def admit(engine, request, new, old, policy=NODE_POLICY):
+    """`new` is None for a DELETE, `old` None for a CREATE (as the API server passes them)."""
     values = {"request": request, "object": new, "oldObject": old}
-    for condition in POLICY["matchConditions"]:
+    for condition in policy["matchConditions"]:
         if not engine.evaluate(condition["expression"], values):
             return Decision(False, [], [])
     variables, errors = {}, []
-    for variable in POLICY.get("variables", []):
+    for variable in policy.get("variables", []):
         try:
             variables[variable["name"]] = engine.evaluate(variable["expression"], {**values, "variables": variables})
         except Exception as error:  # a variable that fails makes every validation using it fail
             errors.append((variable["name"], str(error)))
     values["variables"] = variables
     denials = []
-    for index, validation in enumerate(POLICY["validations"]):
+    for index, validation in enumerate(policy["validations"]):
         try:
             passed = bool(engine.evaluate(validation["expression"], values))
         except Exception as error:
@@ -155,13 +158,17 @@ def own_condition(kind="CPUPressure", status="True"):
             "lastHeartbeatTime": "2026-01-01T00:05:00Z", "lastTransitionTime": "2026-01-01T00:05:00Z"}
 
 
-def request(name="node-1", sub_resource="", user=AGENT, token_node="node-1", extra=None):
-    user_info = {"username": user, "uid": "5b0d", "groups": ["system:serviceaccounts", "system:authenticated"]}
+def user_info(user=AGENT, token_node="node-1", extra=None):
+    result = {"username": user, "uid": "5b0d", "groups": ["system:serviceaccounts", "system:authenticated"]}
     if extra is None and token_node is not None:
         extra = {NODE_NAME_EXTRA: [token_node], "authentication.kubernetes.io/pod-name": ["autotaint-x7k2p"]}
     if extra is not None:
-        user_info["extra"] = extra
-    result = {"operation": "UPDATE", "name": name, "userInfo": user_info,
+        result["extra"] = extra
+    return result
+
+
+def request(name="node-1", sub_resource="", user=AGENT, token_node="node-1", extra=None):
+    result = {"operation": "UPDATE", "name": name, "userInfo": user_info(user, token_node, extra),
               "resource": {"group": "", "version": "v1", "resource": "nodes"}}
     if sub_resource:
         result["subResource"] = sub_resource
@@ -199,7 +206,7 @@ def allowed(decision):
 # --- the policy's own parameters agree with the ConfigMap ------------------------------------
 
 def test_own_keys_and_types_are_the_configmaps(engine, own_taint_keys, own_condition_types):
-    variables = {v["name"]: v["expression"] for v in POLICY["variables"]}
+    variables = {v["name"]: v["expression"] for v in NODE_POLICY["variables"]}
     assert sorted(engine.evaluate(variables["ownTaintKeys"], {})) == own_taint_keys
     assert sorted(engine.evaluate(variables["ownConditionTypes"], {})) == own_condition_types
 
@@ -371,11 +378,139 @@ def test_other_users_are_not_matched(engine, user):
 
 def test_a_broken_expression_would_deny(engine):
     """The harness counts a failing expression as a denial (failurePolicy: Fail) and reports it."""
-    saved = POLICY["validations"][TAINT_RULE]["expression"]
-    POLICY["validations"][TAINT_RULE]["expression"] = "variables.noSuchVariable == 1"
+    saved = NODE_POLICY["validations"][TAINT_RULE]["expression"]
+    NODE_POLICY["validations"][TAINT_RULE]["expression"] = "variables.noSuchVariable == 1"
     try:
         old = node()
         decision = admit(engine, request(), with_taints(old, [CPU_TAINT]), old)
     finally:
-        POLICY["validations"][TAINT_RULE]["expression"] = saved
+        NODE_POLICY["validations"][TAINT_RULE]["expression"] = saved
     assert [index for index, _, _ in decision.denials] == [TAINT_RULE] and decision.errors
+
+
+# --- the fleet guard's slot Leases (autotaint-own-slots) ------------------------------------
+
+SLOT_NAME_RULE, HOLDER_RULE, OTHERS_SLOT_RULE, DURATION_RULE = range(4)
+SLOT = "autotaint-slot-0"
+ABSENT = "(no holderIdentity)"   # the field not set at all: counts as empty
+
+
+def lease(holder, name=SLOT, duration=120):
+    spec = {"holderIdentity": holder, "leaseDurationSeconds": duration,
+            "acquireTime": "2026-12-04T17:30:26.123456Z", "renewTime": "2026-12-04T17:32:26.123456Z",
+            "leaseTransitions": 2}
+    if holder == ABSENT:
+        del spec["holderIdentity"]
+    if duration is None:
+        del spec["leaseDurationSeconds"]
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": "autotaint", "resourceVersion": "731",
+                         "labels": {"app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"}},
+            "spec": spec}
+
+
+def admit_lease(engine, operation, name, old_holder, new_holder, duration=120, **user):
+    """One Lease write: no old object on CREATE, no new one on DELETE (the API server's nulls)."""
+    old = None if operation == "CREATE" else lease(old_holder, name)
+    new = None if operation == "DELETE" else lease(new_holder, name, duration)
+    request_ = {"operation": operation, "name": name, "namespace": "autotaint", "userInfo": user_info(**user),
+                "resource": {"group": "coordination.k8s.io", "version": "v1", "resource": "leases"}}
+    return admit(engine, request_, new, old, LEASE_POLICY)
+
+
+# (operation, Lease name, old holderIdentity, new holderIdentity, the rules that deny) for the
+# agent of node-1; None: no such object for that operation.
+LEASE_CASES = {
+    "create own slot": ("CREATE", SLOT, None, "node-1", []),
+    "create free slot": ("CREATE", SLOT, None, "", []),
+    "create slot without holderIdentity": ("CREATE", SLOT, None, ABSENT, []),
+    "create slot for another node": ("CREATE", SLOT, None, "node-2", [HOLDER_RULE]),
+    "create a non-slot lease": ("CREATE", "kube-scheduler", None, "node-1", [SLOT_NAME_RULE]),
+    "create a name with the prefix inside": ("CREATE", "x-autotaint-slot-0", None, "", [SLOT_NAME_RULE]),
+    "renew own slot": ("UPDATE", SLOT, "node-1", "node-1", []),
+    "take a free slot": ("UPDATE", SLOT, "", "node-1", []),
+    "take a slot without holderIdentity": ("UPDATE", SLOT, ABSENT, "node-1", []),
+    "take over another node's slot": ("UPDATE", SLOT, "node-2", "node-1", []),
+    "hand another node's slot to a third": ("UPDATE", SLOT, "node-2", "node-3", [HOLDER_RULE, OTHERS_SLOT_RULE]),
+    "release another node's slot": ("UPDATE", SLOT, "node-2", "", [OTHERS_SLOT_RULE]),
+    "release another node's slot by dropping holderIdentity": ("UPDATE", SLOT, "node-2", ABSENT, [OTHERS_SLOT_RULE]),
+    "change another node's slot keeping its holder": ("UPDATE", SLOT, "node-2", "node-2",
+                                                      [HOLDER_RULE, OTHERS_SLOT_RULE]),
+    "release own slot": ("UPDATE", SLOT, "node-1", "", []),
+    "release own slot by dropping holderIdentity": ("UPDATE", SLOT, "node-1", ABSENT, []),
+    "hand own slot to another node": ("UPDATE", SLOT, "node-1", "node-2", [HOLDER_RULE]),
+    "give a free slot to another node": ("UPDATE", SLOT, "", "node-2", [HOLDER_RULE]),
+    "holder name compared whole": ("UPDATE", SLOT, "", "node-10", [HOLDER_RULE]),
+    "take over from node-10": ("UPDATE", "autotaint-slot-17", "node-10", "node-1", []),
+    "update a non-slot lease": ("UPDATE", "kube-controller-manager", "", "node-1", [SLOT_NAME_RULE]),
+    "delete a free slot": ("DELETE", SLOT, "", None, []),
+    "delete own slot": ("DELETE", SLOT, "node-1", None, []),
+    "delete another node's slot": ("DELETE", SLOT, "node-2", None, [OTHERS_SLOT_RULE]),
+    "delete a non-slot lease": ("DELETE", "kube-scheduler", "", None, [SLOT_NAME_RULE]),
+    "delete a held non-slot lease": ("DELETE", "kube-scheduler", "master-1_8e2c", None,
+                                     [SLOT_NAME_RULE, OTHERS_SLOT_RULE]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEASE_CASES))
+def test_slot_lease_writes(engine, case):
+    operation, name, old_holder, new_holder, rules = LEASE_CASES[case]
+    decision = admit_lease(engine, operation, name, old_holder, new_holder)
+    if rules:
+        denied_by(decision, *rules)
+    else:
+        allowed(decision)
+
+
+def test_denials_name_the_nodes_and_the_slot(engine):
+    decision = admit_lease(engine, "UPDATE", "autotaint-slot-3", "node-2", "node-3")
+    denied_by(decision, HOLDER_RULE, OTHERS_SLOT_RULE)
+    for _, _, message in decision.denials:
+        assert "node-1" in message and "autotaint-slot-3" in message
+    assert "node-3" in decision.denials[0][2] and "node-2" in decision.denials[1][2]
+    decision = admit_lease(engine, "CREATE", "kube-scheduler", None, "")
+    denied_by(decision, SLOT_NAME_RULE)
+    assert "kube-scheduler" in decision.denials[0][2]
+
+
+@pytest.mark.parametrize("duration,rules", [(3, []), (6, []), (120, []), (3600, []), (None, []),
+                                            (2, [DURATION_RULE]), (0, [DURATION_RULE]),
+                                            (3601, [DURATION_RULE]), (31536000, [DURATION_RULE])])
+@pytest.mark.parametrize("operation,old_holder", [("CREATE", None), ("UPDATE", "node-1"), ("UPDATE", "node-2")])
+def test_a_held_slot_expires_within_fleet_lease_durations_range(engine, duration, rules, operation, old_holder):
+    decision = admit_lease(engine, operation, SLOT, old_holder, "node-1", duration)
+    if rules:
+        denied_by(decision, *rules)
+    else:
+        allowed(decision)
+
+
+def test_a_free_slot_may_keep_any_duration(engine):
+    allowed(admit_lease(engine, "UPDATE", SLOT, "node-1", "", 31536000))
+
+
+@pytest.mark.parametrize("new_holder,rules", [("", [SLOT_NAME_RULE]), ("node-1", [SLOT_NAME_RULE, HOLDER_RULE])])
+@pytest.mark.parametrize("token", ["none", "no node-name key", "two node names"])
+def test_token_without_one_node_name_writes_no_slot(engine, token, new_holder, rules):
+    user = {"none": {"token_node": None},
+            "no node-name key": {"extra": {"authentication.kubernetes.io/pod-name": ["autotaint-x7k2p"]}},
+            "two node names": {"extra": {NODE_NAME_EXTRA: ["node-1", "node-2"]}}}[token]
+    decision = admit_lease(engine, "CREATE", SLOT, None, new_holder, **user)
+    denied_by(decision, *rules)
+    assert "names its node" in decision.denials[0][2]
+
+
+@pytest.mark.parametrize("user", ["system:kube-scheduler", "system:kube-controller-manager", "system:node:node-1",
+                                  "kubernetes-admin", "system:serviceaccount:other:autotaint"])
+def test_other_users_leases_are_not_matched(engine, user):
+    decision = admit_lease(engine, "UPDATE", "kube-scheduler", "master-1_8e2c", "master-2_0b7d",
+                           user=user, token_node=None)
+    assert not decision.applies and decision.allowed
+
+
+def test_both_policies_read_the_token_node_name_alike(engine):
+    expressions = [{v["name"]: v["expression"] for v in policy["variables"]}["tokenNodeName"]
+                   for policy in (NODE_POLICY, LEASE_POLICY)]
+    assert expressions[0] == expressions[1]
+    values = {"request": request(token_node="node-7")}
+    assert engine.evaluate(expressions[0], values) == "node-7"

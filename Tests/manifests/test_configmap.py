@@ -28,3 +28,23 @@ def test_text_is_commented_and_uses_the_product_interval(config_text, agent_conf
     assert agent_config["dryRun"] is False
     comments = [line for line in config_text.splitlines() if line.lstrip().startswith("#") or " # " in line]
     assert len(comments) >= 20
+
+
+# product.md's config file, fleet section: the guard on at 30 %.
+FLEET_DEFAULTS = {"maxTaintedPercent": 30, "maxTainted": 0, "overflowEffect": "PreferNoSchedule",
+                  "leaseDuration": "2m", "daemonSet": "autotaint"}
+
+
+def test_fleet_guard_is_on_with_the_product_defaults(agent_config):
+    assert agent_config["fleet"] == FLEET_DEFAULTS
+    assert list(agent_config["fleet"]) == list(FLEET_DEFAULTS), "in product.md's order"
+    keys = list(agent_config)
+    assert keys.index("heartbeat") + 1 == keys.index("fleet") == keys.index("shutdown") - 1
+
+
+def test_fleet_section_is_commented(config_text):
+    lines = config_text.splitlines()
+    start = lines.index("fleet:                       # the fleet guard: how much of the fleet may be hard-tainted at once")
+    section = lines[start + 1:start + 1 + len(FLEET_DEFAULTS)]
+    assert [line.split(":")[0].strip() for line in section] == list(FLEET_DEFAULTS)
+    assert all(" # " in line for line in section)

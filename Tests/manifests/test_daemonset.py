@@ -141,6 +141,13 @@ def test_node_name_from_downward_api(container):
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
 
 
+def test_pod_namespace_from_downward_api(container):
+    """The fleet guard's Leases and DaemonSet are in the pod's own namespace."""
+    env = {item["name"]: item for item in container["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert [item["name"] for item in container["env"]] == ["NODE_NAME", "POD_NAMESPACE"]
+
+
 def test_config_map_mounted_as_a_directory(pod_spec, container, daemonset_docs):
     volumes = {v["name"]: v for v in pod_spec["volumes"]}
     mounts = [m for m in container["volumeMounts"] if "configMap" in volumes[m["name"]]]

@@ -111,8 +111,9 @@ def test_all_components_together_and_the_image_set_by_the_user(tmp_path, binary)
     config = effective_config(binary, docs, tmp_path)
     assert all(holds(config) for _, holds in EXPECTED.values())
     assert container(docs)["image"] == "registry.example.com/autotaint:1.2.3"
-    # The downward-API NODE_NAME stays.
-    assert any(e["name"] == "NODE_NAME" and "valueFrom" in e for e in container(docs)["env"])
+    # The downward-API NODE_NAME and POD_NAMESPACE stay.
+    for name in ("NODE_NAME", "POD_NAMESPACE"):
+        assert any(e["name"] == name and "valueFrom" in e for e in container(docs)["env"]), name
 
 
 def test_the_root_image_entry_names_the_daemonsets_image():
