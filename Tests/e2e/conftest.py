@@ -87,6 +87,39 @@ class FakeAPI:
     def add_node(self, name):
         return self.server.add_node(name)
 
+    def ensure_node(self, name):
+        """Add Node `name` unless it exists; returns (node, created)."""
+        return self.server.ensure_node(name)
+
+    def nodes(self):
+        """Every Node as stored, by name."""
+        return self.server.nodes()
+
+    def taint_history(self):
+        """[{time, seq, node, resourceVersion, taints, type}]: seq 0 = each Node's taints at start
+        (or at the last reset), then every committed change of a Node's spec.taints in order."""
+        return self.server.taint_history()
+
+    def reset_taint_history(self):
+        self.server.reset_taint_history()
+
+    def set_daemonset(self, name="autotaint", desired=None, namespace="default"):
+        """Create DaemonSet NAMESPACE/NAME if missing; desired=None: its counts follow the Nodes."""
+        return self.server.set_daemonset(namespace, name, desired)
+
+    def delete_daemonset(self, name="autotaint", namespace="default"):
+        return self.server.delete_daemonset(namespace, name)
+
+    def daemonset(self, name="autotaint", namespace="default"):
+        return self.server.daemonset(namespace, name)
+
+    def lease(self, name, namespace="default"):
+        return self.server.store.get("leases", namespace, name)
+
+    def leases(self, namespace="default"):
+        items, _ = self.server.store.list("leases", namespace)
+        return sorted(items, key=lambda o: o["metadata"]["name"])
+
     def delete_node(self, name):
         return self.server.delete_node(name)
 
@@ -112,10 +145,12 @@ class FakeAPI:
 
     # -- faults --
     def fault(self, method="*", path=".*", count=1, action="status", status=500, retry_after=None,
-              body=None, seconds=0.0, then="respond", message=None):
+              body=None, seconds=0.0, then="respond", message=None, user=None):
+        """count=None: every matching request. status=403 without body/message answers as an RBAC
+        denial of `user` (default system:serviceaccount:autotaint:autotaint) for that verb/resource."""
         return self.server.add_fault(method=method, path=path, count=count, action=action, status=status,
                                      retry_after=retry_after, body=body, seconds=seconds, then=then,
-                                     message=message)
+                                     message=message, user=user)
 
     def faults(self):
         return self.server.faults()

@@ -849,6 +849,414 @@ def test_foreign_writer_detects_erasure_by_unconditional_writes(fake_api):
 
 
 # =============================================================================================
+# leases (coordination.k8s.io/v1) and the fleet guard's DaemonSet
+
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+SLOT_LABELS = {"app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"}
+MICRO = "2026-12-04T17:32:26.123456Z"
+
+
+def slot(name="autotaint-slot-0", holder="node-1", **spec):
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": "default", "labels": dict(SLOT_LABELS)},
+            "spec": dict({"holderIdentity": holder, "leaseDurationSeconds": 120, "acquireTime": MICRO,
+                          "renewTime": MICRO, "leaseTransitions": 0}, **spec)}
+
+
+def write_json(api, name, obj):
+    path = os.path.join(api.state_dir, name)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    return path
+
+
+def conflict_message(name):
+    return (f'Operation cannot be fulfilled on leases.coordination.k8s.io "{name}": the object has been modified; '
+            "please apply your changes to the latest version and try again")
+
+
+def test_kubectl_create_and_list_leases_by_label(fake_api):
+    out = fake_api.kubectl("create", "-f", write_json(fake_api, "lease.json", slot()))
+    assert out.strip() == "lease.coordination.k8s.io/autotaint-slot-0 created"
+    other = slot("someone-else")
+    other["metadata"]["labels"] = {"app": "other"}
+    assert fake_api.http("POST", LEASES, other, "application/json").status == 201
+    got = json.loads(fake_api.kubectl("get", "lease", "-l", "autotaint.dev/role=fleet-slot", "-o", "json"))
+    assert [i["metadata"]["name"] for i in got["items"]] == ["autotaint-slot-0"]
+    item = got["items"][0]
+    assert item["spec"] == slot()["spec"] and item["metadata"]["labels"] == SLOT_LABELS
+    assert item["metadata"]["uid"] and item["metadata"]["creationTimestamp"]
+    assert fake_api.kubectl("get", "lease", "autotaint-slot-0", "-o", "jsonpath={.spec.holderIdentity}") == "node-1"
+    # the agent's LIST, exactly as it sends it
+    r = fake_api.http("GET", LEASES + "?labelSelector=autotaint.dev%2Frole%3Dfleet-slot")
+    assert r.status == 200 and r.json()["kind"] == "LeaseList"
+    assert [i["metadata"]["name"] for i in r.json()["items"]] == ["autotaint-slot-0"]
+    # the node leases of kube-node-lease are still there, and namespaces are kept apart
+    assert fake_api.kubectl("get", "lease", "-n", "kube-node-lease", "-o", "name").split() == [
+        "lease.coordination.k8s.io/node-1", "lease.coordination.k8s.io/node-2"]
+    assert fake_api.http("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases").json()["items"] == []
+
+
+def test_lease_create_twice_is_409_already_exists(fake_api):
+    r = fake_api.http("POST", LEASES, slot(), "application/json")
+    assert r.status == 201, r
+    created = r.json()
+    assert created["kind"] == "Lease" and created["apiVersion"] == "coordination.k8s.io/v1"
+    assert created["metadata"]["resourceVersion"].isdigit()
+    r = fake_api.http("POST", LEASES, slot(holder="node-2"), "application/json")  # the lost race
+    assert r.status == 409
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": 'leases.coordination.k8s.io "autotaint-slot-0" already exists',
+                        "reason": "AlreadyExists",
+                        "details": {"name": "autotaint-slot-0", "group": "coordination.k8s.io", "kind": "leases"},
+                        "code": 409}
+    assert fake_api.lease("autotaint-slot-0")["spec"]["holderIdentity"] == "node-1"
+    r = fake_api.kubectl_run("create", "-f", write_json(fake_api, "lease.json", slot()))
+    assert r.returncode != 0 and "AlreadyExists" in r.stderr and "already exists" in r.stderr
+    # a Lease can only be made in a namespace that exists
+    r = fake_api.http("POST", "/apis/coordination.k8s.io/v1/namespaces/nowhere/leases",
+                      dict(slot(), metadata={"name": "x"}), "application/json")
+    assert r.status == 404 and r.json()["message"] == 'namespaces "nowhere" not found'
+    r = fake_api.http("GET", LEASES + "/autotaint-slot-9")
+    assert r.status == 404
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": 'leases.coordination.k8s.io "autotaint-slot-9" not found', "reason": "NotFound",
+                        "details": {"name": "autotaint-slot-9", "group": "coordination.k8s.io", "kind": "leases"},
+                        "code": 404}
+
+
+def test_kubectl_replace_lease_with_stale_resource_version(fake_api):
+    fake_api.kubectl("create", "-f", write_json(fake_api, "lease.json", slot()))
+    stale = json.loads(fake_api.kubectl("get", "lease", "autotaint-slot-0", "-o", "json"))
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0", {"spec": {"holderIdentity": "node-2"}}, MERGE)
+    assert r.status == 200 and int(rv(r.json())) > int(rv(stale))
+    stale["spec"]["holderIdentity"] = "node-3"
+    r = fake_api.kubectl_run("replace", "-f", write_json(fake_api, "stale.json", stale))
+    assert r.returncode != 0
+    assert "the object has been modified" in r.stderr and "Conflict" in r.stderr
+    assert fake_api.lease("autotaint-slot-0")["spec"]["holderIdentity"] == "node-2"
+    # PUT (whole object) with the current resourceVersion replaces everything
+    cur = fake_api.lease("autotaint-slot-0")
+    body = slot(holder="node-3", leaseTransitions=1)
+    body["metadata"]["resourceVersion"] = rv(cur)
+    r = fake_api.http("PUT", LEASES + "/autotaint-slot-0", body, "application/json")
+    assert r.status == 200, r
+    assert r.json()["spec"]["holderIdentity"] == "node-3" and r.json()["spec"]["leaseTransitions"] == 1
+    assert int(rv(r.json())) > int(rv(cur)) and r.json()["metadata"]["uid"] == cur["metadata"]["uid"]
+    # the same PUT again: stale now
+    r = fake_api.http("PUT", LEASES + "/autotaint-slot-0", body, "application/json")
+    assert r.status == 409 and r.json()["reason"] == "Conflict"
+    assert r.json()["message"] == conflict_message("autotaint-slot-0")
+    # leaseStrategy.AllowUnconditionalUpdate() is false: a PUT without resourceVersion is refused
+    body["metadata"].pop("resourceVersion")
+    r = fake_api.http("PUT", LEASES + "/autotaint-slot-0", body, "application/json")
+    assert r.status == 422
+    assert r.json()["message"] == ('leases.coordination.k8s.io "autotaint-slot-0" is invalid: metadata.resourceVersion: '
+                                   "Invalid value: 0x0: must be specified for an update")
+    # ... which is why kubectl replace reads the resourceVersion first when the file has none
+    fresh = slot(holder="node-4")
+    assert "replaced" in fake_api.kubectl("replace", "-f", write_json(fake_api, "fresh.json", fresh))
+    assert fake_api.lease("autotaint-slot-0")["spec"]["holderIdentity"] == "node-4"
+    # AllowCreateOnUpdate: a PUT of a missing Lease creates it
+    r = fake_api.http("PUT", LEASES + "/autotaint-slot-1", slot("autotaint-slot-1"), "application/json")
+    assert r.status == 201 and fake_api.lease("autotaint-slot-1")["spec"]["holderIdentity"] == "node-1"
+
+
+def test_kubectl_patch_lease_with_stale_resource_version(fake_api):
+    fake_api.kubectl("create", "-f", write_json(fake_api, "lease.json", slot()))
+    stale = rv(fake_api.lease("autotaint-slot-0"))
+    patch = {"metadata": {"resourceVersion": stale}, "spec": {"holderIdentity": "node-2", "leaseTransitions": 1}}
+    out = fake_api.kubectl("patch", "lease", "autotaint-slot-0", "--type", "merge", "-p", json.dumps(patch))
+    assert "patched" in out
+    taken = fake_api.lease("autotaint-slot-0")
+    assert taken["spec"]["holderIdentity"] == "node-2" and int(rv(taken)) > int(stale)
+    patch["spec"]["holderIdentity"] = "node-3"
+    r = fake_api.kubectl_run("patch", "lease", "autotaint-slot-0", "--type", "merge", "-p", json.dumps(patch))
+    assert r.returncode != 0 and "the object has been modified" in r.stderr
+    assert fake_api.lease("autotaint-slot-0")["spec"]["holderIdentity"] == "node-2"
+    # the agent's PATCH as the contract gives it, then the same body again: 409
+    body = {"metadata": {"resourceVersion": rv(taken)},
+            "spec": {"holderIdentity": "", "leaseDurationSeconds": 120, "acquireTime": MICRO,
+                     "renewTime": "2026-12-04T17:33:26.000001Z", "leaseTransitions": 1}}
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0", body, MERGE)
+    assert r.status == 200 and r.json()["spec"]["holderIdentity"] == ""
+    released = r.json()
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0", body, MERGE)
+    assert r.status == 409 and r.json()["message"] == conflict_message("autotaint-slot-0")
+    assert r.json()["details"] == {"name": "autotaint-slot-0", "group": "coordination.k8s.io", "kind": "leases"}
+    # a patch that changes nothing writes nothing
+    same = dict(body, metadata={"resourceVersion": rv(released)})
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0", same, MERGE)
+    assert r.status == 200 and rv(r.json()) == rv(released)
+    # strategic-merge and JSON patch take the same precondition
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0",
+                      {"metadata": {"resourceVersion": stale}, "spec": {"holderIdentity": "x"}}, SMP)
+    assert r.status == 409
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0",
+                      {"metadata": {"resourceVersion": rv(released)}, "spec": {"holderIdentity": "node-5"}}, SMP)
+    assert r.status == 200 and r.json()["spec"]["holderIdentity"] == "node-5"
+    now = r.json()
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0",
+                      [{"op": "replace", "path": "/metadata/resourceVersion", "value": rv(released)},
+                       {"op": "replace", "path": "/spec/holderIdentity", "value": "y"}], JSONPATCH)
+    assert r.status == 409
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0",
+                      [{"op": "test", "path": "/metadata/resourceVersion", "value": rv(now)},
+                       {"op": "replace", "path": "/spec/holderIdentity", "value": "node-6"}], JSONPATCH)
+    assert r.status == 200 and r.json()["spec"]["holderIdentity"] == "node-6"
+
+
+def test_two_writers_from_one_resource_version_exactly_one_wins(fake_api):
+    import threading
+    assert fake_api.http("POST", LEASES, slot(holder=""), "application/json").status == 201
+    base = rv(fake_api.lease("autotaint-slot-0"))
+    results = {}
+    go = threading.Event()
+
+    def take(node):
+        go.wait(5)
+        results[node] = fake_api.http("PATCH", LEASES + "/autotaint-slot-0",
+                                      {"metadata": {"resourceVersion": base}, "spec": {"holderIdentity": node}}, MERGE)
+    threads = [threading.Thread(target=take, args=(f"node-{i}",)) for i in range(1, 5)]
+    for t in threads:
+        t.start()
+    go.set()
+    for t in threads:
+        t.join(10)
+    codes = sorted(r.status for r in results.values())
+    assert codes == [200, 409, 409, 409], results
+    winner = next(n for n, r in results.items() if r.status == 200)
+    assert fake_api.lease("autotaint-slot-0")["spec"]["holderIdentity"] == winner
+
+
+def test_lease_delete_with_preconditions(fake_api):
+    fake_api.http("POST", LEASES, slot(), "application/json")
+    lease = fake_api.lease("autotaint-slot-0")
+    stale = rv(lease)
+    fake_api.http("PATCH", LEASES + "/autotaint-slot-0", {"spec": {"renewTime": "2026-12-04T17:40:00.000000Z"}}, MERGE)
+    now = rv(fake_api.lease("autotaint-slot-0"))
+    r = fake_api.http("DELETE", LEASES + "/autotaint-slot-0", {"preconditions": {"resourceVersion": stale}},
+                      "application/json")
+    assert r.status == 409
+    assert r.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": f'Operation cannot be fulfilled on Lease.coordination.k8s.io "autotaint-slot-0": the ResourceVersion '
+                   f"in the precondition ({stale}) does not match the ResourceVersion in record ({now}). The object "
+                   "might have been modified",
+        "reason": "Conflict", "details": {"name": "autotaint-slot-0", "group": "coordination.k8s.io", "kind": "Lease"},
+        "code": 409}
+    r = fake_api.http("DELETE", LEASES + "/autotaint-slot-0", {"preconditions": {"uid": "not-the-uid"}},
+                      "application/json")
+    assert r.status == 409 and "The object might have been deleted and then recreated" in r.json()["message"]
+    assert fake_api.lease("autotaint-slot-0") is not None
+    r = fake_api.http("DELETE", LEASES + "/autotaint-slot-0",
+                      {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": now}},
+                      "application/json")
+    assert r.status == 200
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                        "details": {"name": "autotaint-slot-0", "group": "coordination.k8s.io", "kind": "leases",
+                                    "uid": lease["metadata"]["uid"]}}
+    assert fake_api.http("GET", LEASES + "/autotaint-slot-0").status == 404
+    assert fake_api.http("DELETE", LEASES + "/autotaint-slot-0").status == 404
+    # kubectl delete (no preconditions)
+    fake_api.kubectl("create", "-f", write_json(fake_api, "lease.json", slot()))
+    assert fake_api.kubectl("delete", "lease", "autotaint-slot-0").strip() == \
+        'lease.coordination.k8s.io "autotaint-slot-0" deleted'
+    r = fake_api.kubectl_run("get", "lease", "autotaint-slot-0")
+    assert r.returncode != 0 and "NotFound" in r.stderr
+
+
+def test_lease_list_limit_and_continue(fake_api):
+    names = [f"autotaint-slot-{i}" for i in range(5)]
+    for n in reversed(names):
+        assert fake_api.http("POST", LEASES, slot(n), "application/json").status == 201
+    other = slot("zz-other")
+    other["metadata"]["labels"] = {"app": "other"}
+    fake_api.http("POST", LEASES, other, "application/json")
+    r = fake_api.http("GET", LEASES + "?limit=2")
+    page = r.json()
+    assert [i["metadata"]["name"] for i in page["items"]] == names[:2]
+    assert page["metadata"]["continue"] and page["metadata"]["remainingItemCount"] == 4
+    seen, token = [], None
+    for _ in range(10):
+        q = "?labelSelector=autotaint.dev%2Frole%3Dfleet-slot&limit=2" + (f"&continue={token}" if token else "")
+        page = fake_api.http("GET", LEASES + q).json()
+        assert len(page["items"]) <= 2
+        seen += [i["metadata"]["name"] for i in page["items"]]
+        token = page["metadata"].get("continue")
+        if not token:
+            break
+    assert seen == names
+    assert len(fake_api.http("GET", LEASES + "?limit=500").json()["items"]) == 6
+    assert "continue" not in fake_api.http("GET", LEASES + "?limit=6").json()["metadata"]
+    r = fake_api.http("GET", LEASES + "?limit=2&continue=not-a-token")
+    assert r.status == 400 and r.json()["message"].startswith("invalid continue token")
+    # kubectl pages through it the same way
+    out = fake_api.kubectl("get", "lease", "--chunk-size", "2", "-o", "name")
+    assert out.split() == [f"lease.coordination.k8s.io/{n}" for n in names + ["zz-other"]]
+
+
+def test_lease_validation(fake_api):
+    r = fake_api.http("POST", LEASES, slot(leaseDurationSeconds=0), "application/json")
+    assert r.status == 422
+    assert r.json()["message"] == ('Lease.coordination.k8s.io "autotaint-slot-0" is invalid: spec.leaseDurationSeconds: '
+                                   "Invalid value: 0: must be greater than 0")
+    assert r.json()["details"]["causes"] == [{"reason": "FieldValueInvalid", "field": "spec.leaseDurationSeconds",
+                                              "message": "Invalid value: 0: must be greater than 0"}]
+    r = fake_api.http("POST", LEASES, slot(leaseTransitions=-1), "application/json")
+    assert r.status == 422 and "spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0" in r.json()["message"]
+    bad_name = slot("Autotaint_Slot")
+    r = fake_api.http("POST", LEASES, bad_name, "application/json")
+    assert r.status == 422 and "metadata.name: Invalid value: \"Autotaint_Slot\": a lowercase RFC 1123 subdomain" in r.json()["message"]
+    # a MicroTime needs exactly six fraction digits; a body that does not decode is a 400
+    r = fake_api.http("POST", LEASES, slot(renewTime="2026-12-04T17:32:26Z"), "application/json")
+    assert r.status == 400
+    assert r.json()["message"] == ('Lease in version "v1" cannot be handled as a Lease: parsing time '
+                                   '"2026-12-04T17:32:26Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "Z" as '
+                                   '".000000"')
+    r = fake_api.http("POST", LEASES, slot(leaseDurationSeconds="120"), "application/json")
+    assert r.status == 400 and "of type int32" in r.json()["message"]
+    assert fake_api.leases() == []
+    # an offset is accepted and stored in UTC, as MicroTime.MarshalJSON writes it
+    r = fake_api.http("POST", LEASES, slot(acquireTime="2026-12-04T18:32:26.123456+01:00"), "application/json")
+    assert r.status == 201 and r.json()["spec"]["acquireTime"] == MICRO
+    cur = rv(r.json())
+    # in a patch, the same decode failure is a 422 on the field "patch"; nothing is written
+    for spec in ({"renewTime": "2026-12-04T17:32:26.123Z"}, {"acquireTime": "now"}):
+        r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0", {"spec": spec}, MERGE)
+        assert r.status == 422 and r.json()["details"]["causes"][0]["field"] == "patch", r
+        assert "parsing time" in r.json()["message"]
+    r = fake_api.http("PATCH", LEASES + "/autotaint-slot-0", {"spec": {"leaseDurationSeconds": -5}}, MERGE)
+    assert r.status == 422 and "spec.leaseDurationSeconds: Invalid value: -5: must be greater than 0" in r.json()["message"]
+    assert rv(fake_api.lease("autotaint-slot-0")) == cur
+
+
+def test_kubectl_get_daemonset_follows_the_nodes(fake_api):
+    groups = fake_api.http("GET", "/apis").json()["groups"]
+    assert {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
+            "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}} in groups
+    res = fake_api.http("GET", "/apis/apps/v1").json()["resources"]
+    assert any(r["name"] == "daemonsets" and r["kind"] == "DaemonSet" and r["namespaced"] for r in res)
+    ds = json.loads(fake_api.kubectl("get", "daemonset", "-n", "default", "autotaint", "-o", "json"))
+    assert ds["kind"] == "DaemonSet" and ds["apiVersion"] == "apps/v1"
+    assert ds["status"]["desiredNumberScheduled"] == 2 and ds["status"]["numberReady"] == 2
+    assert ds["status"]["currentNumberScheduled"] == 2 and ds["status"]["numberAvailable"] == 2
+    desired = lambda: fake_api.kubectl("get", "daemonset", "autotaint", "-o",  # noqa: E731
+                                       "jsonpath={.status.desiredNumberScheduled}")
+    fake_api.add_node("node-3")
+    assert desired() == "3"
+    rv_before = rv(fake_api.daemonset())
+    for i in range(4, 26):
+        assert _admin_status(fake_api, "POST", "/nodes", {"name": f"node-{i}"}) == 201
+    assert _admin_status(fake_api, "POST", "/nodes", {"name": "node-4"}) == 200  # already there: kept
+    assert len(_admin(fake_api, "GET", "/nodes")) == 25
+    assert desired() == "25"
+    assert int(rv(fake_api.daemonset())) > int(rv_before)  # the status write bumped it, as the controller's would
+    assert fake_api.kubectl("get", "ds", "-o", "name").split() == ["daemonset.apps/autotaint"]
+    # the admin API sets a number, and null goes back to the number of Nodes
+    assert _admin(fake_api, "POST", "/daemonsets", {"namespace": "default", "name": "autotaint",
+                                                    "desiredNumberScheduled": 7})["status"]["desiredNumberScheduled"] == 7
+    assert desired() == "7"
+    _admin(fake_api, "POST", "/daemonsets", {"namespace": "default", "name": "autotaint", "desiredNumberScheduled": None})
+    assert desired() == "25"
+    _admin(fake_api, "POST", "/daemonsets", {"namespace": "kube-system", "name": "other", "desiredNumberScheduled": 3})
+    assert fake_api.kubectl("get", "ds", "-A", "-o", "name").split() == ["daemonset.apps/autotaint", "daemonset.apps/other"]
+    assert _admin(fake_api, "DELETE", "/daemonsets?namespace=default&name=autotaint") == {}
+    r = fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint")
+    assert r.status == 404
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": 'daemonsets.apps "autotaint" not found', "reason": "NotFound",
+                        "details": {"name": "autotaint", "group": "apps", "kind": "daemonsets"}, "code": 404}
+    r = fake_api.kubectl_run("get", "daemonset", "autotaint")
+    assert r.returncode != 0 and 'daemonsets.apps "autotaint" not found' in r.stderr
+    assert _admin_status(fake_api, "DELETE", "/daemonsets?namespace=default&name=autotaint") == 404
+
+
+def test_node_count_at_construction(make_fake_api):
+    api = make_fake_api(nodes=21)
+    assert [n["metadata"]["name"] for n in api.nodes()][:3] == ["node-1", "node-10", "node-11"]
+    assert len(api.nodes()) == 21
+    assert api.kubectl("get", "ds", "autotaint", "-o", "jsonpath={.status.desiredNumberScheduled}") == "21"
+
+
+def test_fault_forbidden_on_leases_every_time(fake_api):
+    fake_api.fault(method="GET", path=r"/namespaces/default/leases/", count=None, status=403)
+    want = ('leases.coordination.k8s.io "autotaint-slot-0" is forbidden: User "system:serviceaccount:autotaint:autotaint" '
+            'cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "default"')
+    for _ in range(3):
+        r = fake_api.http("GET", LEASES + "/autotaint-slot-0")
+        assert r.status == 403
+        assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": want,
+                            "reason": "Forbidden",
+                            "details": {"name": "autotaint-slot-0", "group": "coordination.k8s.io", "kind": "leases"},
+                            "code": 403}
+    r = fake_api.kubectl_run("get", "lease", "autotaint-slot-0")
+    assert r.returncode != 0 and "Forbidden" in r.stderr and 'cannot get resource "leases"' in r.stderr
+    assert fake_api.faults()[0]["hits"] == 4 and fake_api.faults()[0]["count"] is None
+    fake_api.clear_faults()
+    fake_api.fault(method="*", path=r"/daemonsets", count=2, status=403, user="system:serviceaccount:default:x")
+    r = fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint")
+    assert r.json()["message"] == ('daemonsets.apps "autotaint" is forbidden: User "system:serviceaccount:default:x" '
+                                   'cannot get resource "daemonsets" in API group "apps" in the namespace "default"')
+    r = fake_api.http("POST", "/apis/apps/v1/namespaces/default/daemonsets", {}, "application/json")
+    assert r.json()["message"] == ('daemonsets.apps is forbidden: User "system:serviceaccount:default:x" cannot create '
+                                   'resource "daemonsets" in API group "apps" in the namespace "default"')
+    assert fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint").status == 200
+    # through the admin port, as another process sets it; a 404 fault answers a proper NotFound
+    _admin(fake_api, "POST", "/faults", {"method": "GET", "path": "/daemonsets/autotaint$", "count": None, "status": 404})
+    for _ in range(2):
+        r = fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint")
+        assert r.status == 404 and r.json()["message"] == 'daemonsets.apps "autotaint" not found'
+    log = [e for e in fake_api.requests() if "/daemonsets" in e["path"]]
+    assert [(e["status"], e["fault"]) for e in log][-2:] == [(404, "status"), (404, "status")]
+
+
+def test_taint_history(fake_api):
+    hist = fake_api.taint_history()
+    assert [(e["seq"], e["node"], e["taints"]) for e in hist] == [(0, "node-1", []), (0, "node-2", [])]
+    t0 = time.time()
+    fake_api.kubectl("taint", "node", "node-1", "autotaint.dev/cpu-pressure=true:NoSchedule")
+    n1 = fake_api.node("node-1")
+    # a write that does not touch the taints is no entry, nor is a no-op patch
+    fake_api.http("PATCH", "/api/v1/nodes/node-1/status", {"status": {"conditions": [cpu_condition()]}}, SMP)
+    fake_api.http("PATCH", "/api/v1/nodes/node-1", {"spec": {"taints": [OUR]}}, SMP)
+    set_taints(fake_api, "node-2", [FOREIGN, dict(OUR, effect="PreferNoSchedule")])
+    fake_api.kubectl("taint", "node", "node-1", "autotaint.dev/cpu-pressure-")
+    _admin_status(fake_api, "POST", "/nodes", {"name": "node-3"})
+    fake_api.delete_node("node-3")
+    hist = _admin(fake_api, "GET", "/taint-history")
+    assert [e["seq"] for e in hist] == [0, 0, 1, 2, 3, 4, 5]
+    assert [(e["node"], e["type"], e["taints"]) for e in hist[2:]] == [
+        ("node-1", "MODIFIED", [OUR]), ("node-2", "MODIFIED", [FOREIGN, dict(OUR, effect="PreferNoSchedule")]),
+        ("node-1", "MODIFIED", []), ("node-3", "ADDED", []), ("node-3", "DELETED", [])]
+    assert hist[2]["resourceVersion"] == rv(n1)
+    times = [e["time"] for e in hist[2:]]
+    assert times == sorted(times) and t0 <= times[0] <= time.time()
+    rvs = [int(e["resourceVersion"]) for e in hist[2:]]
+    assert rvs == sorted(rvs)  # commit order
+    assert _admin(fake_api, "DELETE", "/taint-history") == {}
+    hist = fake_api.taint_history()
+    assert [(e["seq"], e["node"], e["taints"]) for e in hist] == [
+        (0, "node-1", []), (0, "node-2", [FOREIGN, dict(OUR, effect="PreferNoSchedule")])]
+
+
+def test_request_log_shows_lease_and_daemonset_requests_with_bytes(fake_api):
+    fake_api.clear_requests()
+    body = json.dumps(slot()).encode()
+    r = fake_api.http("POST", LEASES, body, "application/json")
+    fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint")
+    fake_api.http("GET", LEASES + "/nope")
+    log = fake_api.requests()
+    assert [(e["method"], e["path"], e["status"]) for e in log] == [
+        ("POST", LEASES, 201), ("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint", 200),
+        ("GET", LEASES + "/nope", 404)]
+    assert log[0]["request_bytes"] == len(body) and log[0]["response_bytes"] == len(r.body)
+    assert log[1]["request_bytes"] == 0 and log[1]["response_bytes"] > 100
+    assert log[2]["response_bytes"] > 0
+    assert _admin(fake_api, "GET", "/requests")[0]["request_bytes"] == len(body)
+
+
+# =============================================================================================
 # request log, admin interface, CLI
 
 
@@ -867,6 +1275,16 @@ def _admin(api, method, path, body=None):
                                  data=json.dumps(body).encode() if body is not None else None)
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
+
+
+def _admin_status(api, method, path, body=None):
+    req = urllib.request.Request(api.admin_url + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def test_admin_interface(fake_api):

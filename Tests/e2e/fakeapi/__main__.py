@@ -12,11 +12,12 @@ def main(argv=None):
     ap.add_argument("--admin-port", type=int, default=0, help="plain-HTTP admin port on 127.0.0.1 (0: free; -1: off)")
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--node", action="append", default=[], help="node to create (repeatable)")
+    ap.add_argument("--node-count", type=int, default=0, help="create node-1 … node-N (instead of --node)")
     ap.add_argument("--token", default=None, help="accepted bearer token (default: random)")
     ap.add_argument("--bookmark-interval", type=float, default=60.0)
     ap.add_argument("--history", type=int, default=1000, help="watch events retained before 410")
     a = ap.parse_args(argv)
-    srv = FakeAPIServer(a.state_dir, nodes=a.node or ["node-1"], port=a.port,
+    srv = FakeAPIServer(a.state_dir, nodes=a.node or a.node_count or ["node-1"], port=a.port,
                         admin_port=None if a.admin_port < 0 else a.admin_port, token=a.token,
                         history_size=a.history, bookmark_interval=a.bookmark_interval).start()
     print(f"fakeapi listening on {srv.url} admin {srv.admin_url} kubeconfig {srv.kubeconfig}", flush=True)

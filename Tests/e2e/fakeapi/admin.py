@@ -3,8 +3,21 @@ process, e.g. when it runs as `python3 -m fakeapi`.
 
   GET    /state                  -> server.json content
   GET    /requests[?all=1]       -> request log;  DELETE /requests clears it
+  GET    /nodes                  -> [node, ...] every Node as stored, by name
   GET    /nodes/NAME             -> node as stored
-  POST   /faults   {method, path, count, action, status, retry_after, body, seconds, then} -> {id}
+  POST   /nodes    {name}        -> the Node (201 when added, 200 when it already existed)
+  GET    /taint-history          -> [{time, seq, node, resourceVersion, taints, type}, ...] every committed
+                                    change of a Node's spec.taints in commit order; seq 0 entries (type
+                                    INITIAL) hold each Node's taints at start / at the last reset;
+                                    type ADDED / MODIFIED / DELETED (taints [] once deleted)
+  DELETE /taint-history          -> starts it again (new seq 0 entries from the Nodes as they are)
+  POST   /daemonsets {namespace, name, desiredNumberScheduled} -> the DaemonSet (created if missing;
+                                    desiredNumberScheduled null: follow the number of Nodes)
+  DELETE /daemonsets?namespace=NS&name=N -> {} (404 if there was none); a GET is then 404
+  POST   /faults   {method, path, count, action, status, retry_after, body, seconds, then, message, user}
+                                 -> {id}; count null = every matching request; status 403 without
+                                    body/message answers an RBAC denial naming `user` (default
+                                    system:serviceaccount:autotaint:autotaint), 404 a NotFound
   GET    /faults;  DELETE /faults
   POST   /down     {seconds, mode: refuse|close};  POST /up
   POST   /tokens/rotate {keep_old} -> {token};  POST /tokens {tokens: [...]}
@@ -54,6 +67,30 @@ def start_admin(app, port):
                 if method == "GET" and p.startswith("/nodes/"):
                     n = app.node(p[len("/nodes/"):])
                     return self._send(200 if n else 404, n or {})
+                if p == "/nodes":
+                    if method == "GET":
+                        return self._send(200, app.nodes())
+                    if method == "POST":
+                        name = b["name"]
+                        if not isinstance(name, str) or not name:
+                            raise ValueError("name must be a non-empty string")
+                        node, created = app.ensure_node(name)
+                        return self._send(201 if created else 200, node)
+                if p == "/taint-history":
+                    if method == "GET":
+                        return self._send(200, app.taint_history())
+                    if method == "DELETE":
+                        app.reset_taint_history()
+                        return self._send(200, {})
+                if p == "/daemonsets":
+                    if method == "POST":
+                        if "desiredNumberScheduled" not in b:
+                            raise KeyError("desiredNumberScheduled (a number, or null)")
+                        return self._send(200, app.set_daemonset(b.get("namespace", "default"), b["name"],
+                                                                 b["desiredNumberScheduled"]))
+                    if method == "DELETE":
+                        gone = app.delete_daemonset(q["namespace"][0], q["name"][0])
+                        return self._send(200 if gone else 404, {} if gone else {"error": "no such DaemonSet"})
                 if p == "/faults":
                     if method == "POST":
                         return self._send(200, {"id": app.add_fault(**b)})

@@ -42,7 +42,47 @@ COORDINATION_V1 = {
     "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "coordination.k8s.io/v1",
     "resources": [_res("leases", "lease", True, "Lease", ALL_VERBS, None, None, "gqkMMb/YqFM=")],
 }
-GROUPS = [("events.k8s.io", "v1"), ("coordination.k8s.io", "v1")]
+APPS_V1 = {
+    "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+    "resources": [_res("daemonsets", "daemonset", True, "DaemonSet", ALL_VERBS, ["ds"], ["all"], "dd7pWHUlMKQ="),
+                  _res("daemonsets/status", "", True, "DaemonSet", ["get", "patch", "update"])],
+}
+GROUPS = [("apps", "v1"), ("events.k8s.io", "v1"), ("coordination.k8s.io", "v1")]
+
+
+def _gv_lists():
+    return {"api/v1": ("", "v1", CORE_V1), "apis/apps/v1": ("apps", "v1", APPS_V1),
+            "apis/events.k8s.io/v1": ("events.k8s.io", "v1", EVENTS_V1),
+            "apis/coordination.k8s.io/v1": ("coordination.k8s.io", "v1", COORDINATION_V1)}
+
+
+def openapi_v3_root():
+    """/openapi/v3: where each group-version's document is (kubectl reads it to learn whether
+    the server does field validation itself, instead of validating against a downloaded schema)."""
+    return {"paths": {p: {"serverRelativeURL": f"/openapi/v3/{p}?hash=fakeapi{KUBE_VERSION}"} for p in _gv_lists()}}
+
+
+def openapi_v3_doc(path):
+    """A minimal OpenAPI v3 document for one group-version: only the PATCH operations with their
+    x-kubernetes-group-version-kind and the fieldValidation query parameter (no schemas)."""
+    gv = _gv_lists().get(path)
+    if gv is None:
+        return None
+    group, version, lst = gv
+    paths = {}
+    prefix = "/" + path
+    for r in lst["resources"]:
+        if "/" in r["name"]:
+            continue
+        url = f'{prefix}/namespaces/{{namespace}}/{r["name"]}/{{name}}' if r["namespaced"] else f'{prefix}/{r["name"]}/{{name}}'
+        paths[url] = {"patch": {
+            "operationId": f'patch{r["kind"]}',
+            "x-kubernetes-action": "patch",
+            "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r["kind"]},
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}}],
+            "responses": {}}}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": KUBE_VERSION}, "paths": paths,
+            "components": {}}
 
 
 def api_versions(host):
@@ -110,6 +150,40 @@ def new_lease(node_name, node_uid):
                          "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node_name,
                                               "uid": node_uid}]},
             "spec": {"holderIdentity": node_name, "leaseDurationSeconds": 40, "renewTime": now}}
+
+
+def new_daemonset(namespace, name):
+    """An apps/v1 DaemonSet as kubectl apply of the agent's manifest leaves it; status is filled
+    in by the server (FakeAPIServer._sync_daemonsets), as the DaemonSet controller would."""
+    labels = {"app.kubernetes.io/name": name}
+    return {"kind": "DaemonSet", "apiVersion": "apps/v1",
+            "metadata": {"name": name, "namespace": namespace, "generation": 1, "labels": dict(labels),
+                         "annotations": {"deprecated.daemonset.template.generation": "1"}},
+            "spec": {"selector": {"matchLabels": dict(labels)},
+                     "template": {"metadata": {"labels": dict(labels)},
+                                  "spec": {"serviceAccountName": name,
+                                           "containers": [{"name": name, "image": f"{name}:latest",
+                                                           "imagePullPolicy": "IfNotPresent",
+                                                           "resources": {},
+                                                           "terminationMessagePath": "/dev/termination-log",
+                                                           "terminationMessagePolicy": "File"}],
+                                           "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
+                                           "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler",
+                                           "securityContext": {}}},
+                     "updateStrategy": {"type": "RollingUpdate",
+                                        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+                     "revisionHistoryLimit": 10},
+            "status": daemonset_status(0)}
+
+
+def daemonset_status(desired):
+    """DaemonSetStatus with every pod scheduled, up to date and ready (int32 fields without
+    omitempty are always present; the omitempty ones are dropped at 0, as Go does)."""
+    st = {"currentNumberScheduled": desired, "numberMisscheduled": 0, "desiredNumberScheduled": desired,
+          "numberReady": desired, "observedGeneration": 1}
+    if desired:
+        st.update(updatedNumberScheduled=desired, numberAvailable=desired)
+    return st
 
 
 def new_namespace(name):

@@ -1,5 +1,7 @@
 """The fake kube-apiserver: HTTPS + bearer tokens, discovery, nodes (+/status), events (core and
-events.k8s.io/v1), node leases, empty pods, watch, a request log and run-time fault injection."""
+events.k8s.io/v1), leases in every namespace, DaemonSets (get/list; status follows the Nodes),
+empty pods, watch, a request log, a Node taint history and run-time fault injection."""
+import base64
 import copy
 import http.server
 import json
@@ -47,7 +49,7 @@ class Fault:
     _ids = iter(range(1, 1 << 30))
 
     def __init__(self, method="*", path=".*", count=1, action="status", status=500, retry_after=None,
-                 body=None, seconds=0.0, then="respond", message=None):
+                 body=None, seconds=0.0, then="respond", message=None, user=None):
         if action not in ("status", "garbage", "truncate", "hang", "reset"):
             raise ValueError(f"unknown fault action {action!r}")
         self.id = next(Fault._ids)
@@ -62,6 +64,7 @@ class Fault:
         self.seconds = float(seconds)
         self.then = then
         self.message = message
+        self.user = user  # a 403 without body/message names this user, as an RBAC denial does
         self.hits = 0
 
     def matches(self, method, path):
@@ -69,9 +72,10 @@ class Fault:
 
     def describe(self):
         return {k: getattr(self, k) for k in ("id", "method", "path", "count", "action", "status",
-                                               "retry_after", "seconds", "then", "hits")}
+                                               "retry_after", "seconds", "then", "hits", "user")}
 
 
+DEFAULT_FORBIDDEN_USER = "system:serviceaccount:autotaint:autotaint"
 _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
             409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid",
             429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
@@ -200,6 +204,7 @@ class Request:
         self.warnings = []
         self.headers_sent = False
         self.status = None
+        self.response_bytes = 0
 
     def json_body(self):
         try:
@@ -217,7 +222,8 @@ class FakeAPIServer:
                  bookmark_interval=60.0, idle_timeout=90.0):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
-        self.node_names = list(nodes)
+        # nodes: names, or a count (node-1 … node-N)
+        self.node_names = [f"node-{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
         self.requested_port = port
         self.requested_admin_port = admin_port
         self.token = token or secrets.token_hex(24)
@@ -241,6 +247,9 @@ class FakeAPIServer:
         self.port = None
         self.admin_port = None
         self.audit_ids = 0
+        self._ds_desired = {}  # (namespace, name) -> desiredNumberScheduled set by the admin API
+        self._taint_history = []
+        self._taint_seq = 0
 
     # -- lifecycle --
     def start(self):
@@ -252,6 +261,9 @@ class FakeAPIServer:
             self.add_node(n, index=i)
         for ns in SYSTEM_NAMESPACES:
             self.store.create("namespaces", "", R.new_namespace(ns))
+        self.set_daemonset("default", "autotaint")
+        self.store.hooks.append(self._on_commit)
+        self.reset_taint_history()
         self._listen(self.requested_port)
         self.port = self._httpd.server_address[1]
         if self.requested_admin_port is not None:
@@ -364,8 +376,84 @@ class FakeAPIServer:
         self.store.create("leases", "kube-node-lease", R.new_lease(name, created["metadata"]["uid"]))
         return created
 
+    def ensure_node(self, name):
+        """Add Node `name` unless it exists: (node, created)."""
+        with self.store.cond:
+            cur = self.store.get("nodes", "", name)
+            if cur is not None:
+                return cur, False
+            return self.add_node(name), True
+
+    def nodes(self):
+        items, _ = self.store.list("nodes")
+        return sorted(items, key=lambda n: n["metadata"]["name"])
+
     def delete_node(self, name):
         return self.store.delete("nodes", "", name)
+
+    # -- DaemonSets: status as the DaemonSet controller would write it --
+    def set_daemonset(self, namespace, name, desired=None):
+        """Create DaemonSet NAMESPACE/NAME if missing; desired=None: desiredNumberScheduled (and the
+        other counts) follow the number of Nodes, else they are `desired`."""
+        if desired is not None and (isinstance(desired, bool) or not isinstance(desired, int) or desired < 0):
+            raise ValueError(f"desiredNumberScheduled must be an integer >= 0 or null, not {desired!r}")
+        with self.store.cond:
+            if self.store.get("namespaces", "", namespace) is None:
+                raise ValueError(f"namespace {namespace} does not exist")
+            self._ds_desired[(namespace, name)] = desired
+            if self.store.get("daemonsets", namespace, name) is None:
+                self.store.create("daemonsets", namespace, R.new_daemonset(namespace, name))
+            self._sync_daemonsets()
+            return self.store.get("daemonsets", namespace, name)
+
+    def delete_daemonset(self, namespace, name):
+        with self.store.cond:
+            self._ds_desired.pop((namespace, name), None)
+            return self.store.delete("daemonsets", namespace, name)
+
+    def daemonset(self, namespace, name):
+        with self.store.cond:
+            self._sync_daemonsets()
+            return self.store.get("daemonsets", namespace, name)
+
+    def _sync_daemonsets(self):
+        with self.store.cond:
+            n_nodes = len(self.store.list("nodes")[0])
+            for ds in self.store.list("daemonsets")[0]:
+                key = (ds["metadata"]["namespace"], ds["metadata"]["name"])
+                desired = self._ds_desired.get(key)
+                want = R.daemonset_status(n_nodes if desired is None else desired)
+                if ds.get("status") != want:
+                    ds["status"] = want
+                    self.store.replace("daemonsets", key[0], key[1], ds)
+
+    # -- taint history: every committed change of a Node's spec.taints --
+    def _on_commit(self, type_, resource, obj, prev):  # called by the store under its lock
+        if resource != "nodes":
+            return
+        new = [] if type_ == "DELETED" else ((obj.get("spec") or {}).get("taints") or [])
+        if type_ == "MODIFIED" and ((prev.get("spec") or {}).get("taints") or []) == new:
+            return
+        self._taint_seq += 1
+        self._taint_history.append({"time": time.time(), "seq": self._taint_seq, "node": obj["metadata"]["name"],
+                                    "resourceVersion": obj["metadata"]["resourceVersion"],
+                                    "taints": copy.deepcopy(new), "type": type_})
+
+    def reset_taint_history(self):
+        """Start the history again: one seq 0 entry per Node with its taints now."""
+        with self.store.cond:
+            self._taint_history = []
+            self._taint_seq = 0
+            now = time.time()
+            for n in self.nodes():
+                self._taint_history.append({"time": now, "seq": 0, "node": n["metadata"]["name"],
+                                            "resourceVersion": n["metadata"]["resourceVersion"],
+                                            "taints": (n.get("spec") or {}).get("taints") or [],
+                                            "type": "INITIAL"})
+
+    def taint_history(self):
+        with self.store.cond:
+            return copy.deepcopy(self._taint_history)
 
     def update_node(self, name, fn):
         """Write a node directly (as kubelet or another controller would), bumping resourceVersion.
@@ -511,7 +599,8 @@ class FakeAPIServer:
                  "params": dict(req.query), "content_type": req.content_type, "status": None,
                  "user": "foreign-writer" if internal else None, "internal": internal, "fault": None,
                  "body": req.body.decode("utf-8", "replace")[:4096], "duration": None,
-                 "user_agent": h.headers.get("User-Agent", "")}
+                 "user_agent": h.headers.get("User-Agent", ""), "request_bytes": len(req.body),
+                 "response_bytes": 0}
         with self._lock:
             self._log.append(entry)
         try:
@@ -537,6 +626,7 @@ class FakeAPIServer:
         except CloseConnection:
             entry["status"] = entry["status"] or 0
             entry["duration"] = time.monotonic() - t0
+            entry["response_bytes"] = req.response_bytes
             raise
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             raise
@@ -548,6 +638,7 @@ class FakeAPIServer:
                 self._send_json(h, req, 500, err.status())
         entry["status"] = req.status
         entry["duration"] = time.monotonic() - t0
+        entry["response_bytes"] = req.response_bytes
 
     def _authenticated(self, req, token, internal):
         if internal:
@@ -575,6 +666,9 @@ class FakeAPIServer:
         if f.action == "status":
             if f.body is not None:
                 body = f.body.encode() if isinstance(f.body, str) else f.body
+                ctype = "application/json"
+            elif f.message is None and f.status in (403, 404):
+                body = json.dumps(_fault_status(f, req)).encode()
                 ctype = "application/json"
             else:
                 msg = f.message or _MESSAGES.get(f.status, f"injected status {f.status}")
@@ -607,6 +701,7 @@ class FakeAPIServer:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body[: max(1, len(body) // 2)])
+        req.response_bytes += max(1, len(body) // 2)
         h.wfile.flush()
         raise CloseConnection()
 
@@ -628,6 +723,7 @@ class FakeAPIServer:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+        req.response_bytes += len(body)
         h.wfile.flush()
 
     def _send_json(self, h, req, code, obj, headers=None):
@@ -646,6 +742,7 @@ class FakeAPIServer:
         h.end_headers()
         if req.method != "HEAD":
             h.wfile.write(body)
+            req.response_bytes += len(body)
         h.wfile.flush()
 
     # =========================================================================================
@@ -676,6 +773,15 @@ class FakeAPIServer:
             return 200, R.EVENTS_V1
         if p == "/apis/coordination.k8s.io/v1":
             return 200, R.COORDINATION_V1
+        if p == "/apis/apps/v1":
+            return 200, R.APPS_V1
+        if p == "/openapi/v3":
+            return 200, R.openapi_v3_root()
+        if p.startswith("/openapi/v3/"):
+            doc = R.openapi_v3_doc(p[len("/openapi/v3/"):])
+            if doc is None:
+                raise _not_found_path()
+            return 200, doc
 
         group = ""
         if parts[:2] == ["api", "v1"]:
@@ -702,7 +808,8 @@ class FakeAPIServer:
             raise _not_found_path()
         key = (group, resource)
         kinds = {("", "nodes"): False, ("", "events"): True, ("events.k8s.io", "events"): True,
-                 ("coordination.k8s.io", "leases"): True, ("", "pods"): True, ("", "namespaces"): False}
+                 ("coordination.k8s.io", "leases"): True, ("", "pods"): True, ("", "namespaces"): False,
+                 ("apps", "daemonsets"): True}
         if key not in kinds:
             raise _not_found_path()
         if kinds[key] is False and ns is not None:
@@ -737,6 +844,80 @@ def _not_found_path():
     return st.APIError(404, "NotFound", "the server could not find the requested resource", {})
 
 
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+
+
+def request_attributes(req):
+    """What the authorizer sees of a request (apiserver RequestInfo): a dict with verb, and for a
+    resource request group, resource, subresource, namespace, name; else path."""
+    parts = [x for x in req.path.split("/") if x]
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, rest = parts[1], parts[3:]
+    else:
+        rest = None
+    watch = req.query.get("watch") in ("true", "1")
+    if rest and rest[0] == "watch":
+        watch, rest = True, rest[1:]
+    if not rest:
+        return {"resource_request": False, "verb": req.method.lower(), "path": req.path}
+    ns = ""
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        ns, rest = rest[1], rest[2:]
+    elif rest[0] == "namespaces" and len(rest) == 2:
+        ns = rest[1]  # RequestInfo: a namespace's own namespace is its name
+    resource, name, sub = rest[0], rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else ""
+    m = req.method
+    if m == "GET":
+        verb = "watch" if watch else ("get" if name else "list")
+    elif m == "DELETE":
+        verb = "delete" if name else "deletecollection"
+    else:
+        verb = _VERBS.get(m, m.lower())
+    return {"resource_request": True, "verb": verb, "group": group, "resource": resource, "subresource": sub,
+            "namespace": ns, "name": name}
+
+
+def forbidden_status(attrs, user):
+    """responsewriters.Forbidden + errors.NewForbidden, as an RBAC denial (no reason) renders."""
+    if not attrs["resource_request"]:
+        msg = f'forbidden: User "{user}" cannot {attrs["verb"]} path "{attrs["path"]}"'
+        return st.status_body(403, "Forbidden", msg, {})
+    res = attrs["resource"] + ("/" + attrs["subresource"] if attrs["subresource"] else "")
+    why = f'User "{user}" cannot {attrs["verb"]} resource "{res}" in API group "{attrs["group"]}"'
+    why += f' in the namespace "{attrs["namespace"]}"' if attrs["namespace"] else " at the cluster scope"
+    qual = st.qualified(attrs["resource"], attrs["group"])
+    msg = f'{qual} "{attrs["name"]}" is forbidden: {why}' if attrs["name"] else f"{qual} is forbidden: {why}"
+    return st.status_body(403, "Forbidden", msg, st._details(attrs["name"], attrs["resource"], attrs["group"]))
+
+
+def _fault_status(f, req):
+    attrs = request_attributes(req)
+    if f.status == 403:
+        return forbidden_status(attrs, f.user or DEFAULT_FORBIDDEN_USER)
+    if attrs["resource_request"] and attrs["name"]:
+        return st.not_found(attrs["resource"], attrs["name"], attrs["group"]).status()
+    return _not_found_path().status()
+
+
+def _encode_continue(rv, start):
+    token = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start + "\x00"}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+
+
+def _decode_continue(token):
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        d = json.loads(raw)
+        if d.get("v") != "meta.k8s.io/v1" or not isinstance(d.get("start"), str) or not isinstance(d.get("rv"), int):
+            raise ValueError("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        return d["rv"], d["start"].rstrip("\x00")
+    except (ValueError, UnicodeDecodeError) as e:
+        msg = str(e) if str(e).startswith("continue key") else f"continue key is not valid: {e}"
+        raise st.bad_request(f"invalid continue token: {msg}")
+
+
 class _Ctx:
     """One resource request."""
 
@@ -747,11 +928,11 @@ class _Ctx:
         self.store = app.store
         self.v1events = group == "events.k8s.io"
         self.skey = {"pods": "pods", "events": "events", "nodes": "nodes", "leases": "leases",
-                     "namespaces": "namespaces"}[resource]
+                     "namespaces": "namespaces", "daemonsets": "daemonsets"}[resource]
         self.kind = {"pods": "Pod", "events": "Event", "nodes": "Node", "leases": "Lease",
-                     "namespaces": "Namespace"}[resource]
+                     "namespaces": "Namespace", "daemonsets": "DaemonSet"}[resource]
         self.api_version = {"": "v1", "events.k8s.io": "events.k8s.io/v1",
-                            "coordination.k8s.io": "coordination.k8s.io/v1"}[group]
+                            "coordination.k8s.io": "coordination.k8s.io/v1", "apps": "apps/v1"}[group]
         self.store_ns = ns if ns is not None else ""
         if resource == "namespaces":
             self.store_ns = ""
@@ -818,6 +999,8 @@ class _Ctx:
     def get(self):
         if self.skey == "pods":
             raise st.not_found("pods", self.name)
+        if self.skey == "daemonsets":
+            self.app._sync_daemonsets()
         o = self.store.get(self.skey, self.store_ns, self.name)
         if o is None:
             raise st.not_found(self.resource, self.name, self.group)
@@ -828,19 +1011,43 @@ class _Ctx:
 
     def list(self):
         match = self.matcher()
+        q = self.req.query
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise st.bad_request(f'strconv.ParseInt: parsing "{q.get("limit")}": invalid syntax')
+        if self.skey == "daemonsets":
+            self.app._sync_daemonsets()
         if self.skey == "pods":
             items, rv = [], self.store.current_rv()
         else:
             items, rv = self.store.list(self.skey, self.ns if self.skey != "namespaces" else None)
             items = [o for o in items if match(o)]
-            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        # the order of etcd keys: /registry/<resource>/<namespace>/<name>
+        key = (lambda o: o["metadata"]["name"]) if self.ns is not None or self.skey in ("nodes", "namespaces") \
+            else (lambda o: o["metadata"].get("namespace", "") + "/" + o["metadata"]["name"])
+        items.sort(key=key)
+        lmeta = {"resourceVersion": str(rv)}
+        if q.get("continue"):
+            rv, start = _decode_continue(q["continue"])
+            lmeta["resourceVersion"] = str(rv)
+            items = [o for o in items if key(o) > start]
+        if limit > 0 and len(items) > limit:
+            rest = len(items) - limit
+            items = items[:limit]
+            lmeta["continue"] = _encode_continue(int(lmeta["resourceVersion"]), key(items[-1]))
+            if not q.get("labelSelector") and not q.get("fieldSelector"):
+                lmeta["remainingItemCount"] = rest
         if self.wants_table():
-            return 200, tables.to_table(self.kind, items, rv, self.req.query.get("includeObject", "Metadata"))
-        return 200, {"kind": self.kind + "List", "apiVersion": self.api_version,
-                     "metadata": {"resourceVersion": str(rv)},
+            t = tables.to_table(self.kind, items, rv, self.req.query.get("includeObject", "Metadata"))
+            t["metadata"] = lmeta
+            return 200, t
+        return 200, {"kind": self.kind + "List", "apiVersion": self.api_version, "metadata": lmeta,
                      "items": [self.out(o, in_list=True) for o in items]}
 
     def create(self):
+        if self.skey == "leases":
+            return self._create_lease(self.req.json_body())
         if self.skey not in ("events",):
             raise st.method_not_allowed()
         body = self.req.json_body()
@@ -878,11 +1085,63 @@ class _Ctx:
             raise st.already_exists("events", md["name"], self.group)
         return 201, self.out(created)
 
-    def _meta_create_errors(self, obj):
+    def _decode_error(self, body, err):
+        """handlers.transformDecodeError: a body that does not decode into the type is a 400."""
+        if isinstance(body, dict) and body.get("kind"):
+            version = (body.get("apiVersion") or "").split("/")[-1]
+            return st.bad_request(f'{body["kind"]} in version "{version}" cannot be handled as a {self.kind}: {err}')
+        raw = self.req.body.decode(errors="replace")
+        summary = raw[:30] + " ..." if len(raw) > 30 else raw
+        return st.bad_request(f"the object provided is unrecognized (must be of type {self.kind}): {err} ({summary})")
+
+    def _create_lease(self, body, via_put=False):
+        if not isinstance(body, dict):
+            raise self._decode_error(body, "json: cannot unmarshal array into Go value of type struct")
+        obj = copy.deepcopy(body)
+        md = obj.get("metadata")
+        if not isinstance(md, dict):
+            md = obj["metadata"] = {} if md is None else md
+        obj, unknown, type_errs = sc.prune(obj, R.SCHEMAS["leases"])
+        if type_errs:
+            raise self._decode_error(body, type_errs[0])
+        self._unknown_fields(unknown, create=True)
+        md = obj.setdefault("metadata", {})
+        if md.get("namespace") and md["namespace"] != self.ns:
+            raise st.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        md["namespace"] = self.ns
+        if via_put:
+            md.pop("resourceVersion", None)
+        elif md.get("resourceVersion"):
+            raise st.bad_request("resourceVersion should not be set on objects to be created")
+        for f in ("uid", "creationTimestamp", "generation", "selfLink", "managedFields", "deletionTimestamp",
+                  "deletionGracePeriodSeconds"):
+            md.pop(f, None)
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = generate_name(md["generateName"])
+        obj["kind"], obj["apiVersion"] = "Lease", "coordination.k8s.io/v1"
+        errs = self._meta_create_errors(obj, dns_subdomain=True) + val.validate_lease_spec(obj.get("spec"))
+        if errs:
+            raise st.invalid_error("Lease", md.get("name", ""), errs, self.group)
+        if self.store.get("namespaces", "", self.ns) is None:  # NamespaceLifecycle admission
+            raise st.not_found("namespaces", self.ns)
+        if self.req.query.get("dryRun") == "All":
+            if self.store.get("leases", self.ns, md["name"]) is not None:
+                raise st.already_exists(self.resource, md["name"], self.group)
+            md["uid"] = str(uuid.uuid4())
+            md["creationTimestamp"] = now_rfc3339()
+            return 201, self.out(obj)
+        created = self.store.create("leases", self.ns, obj)
+        if created is None:
+            raise st.already_exists(self.resource, md["name"], self.group)
+        return 201, self.out(created)
+
+    def _meta_create_errors(self, obj, dns_subdomain=False):
         md = obj["metadata"]
         errs = []
         if not md.get("name"):
             errs.append(st.required("metadata.name", "name or generateName is required"))
+        elif dns_subdomain:
+            errs += [st.invalid("metadata.name", md["name"], m) for m in val.is_dns1123_subdomain(md["name"])]
         else:
             errs += val.validate_path_segment_name(md["name"], "metadata.name")
         errs += val.validate_labels(md.get("labels"), "metadata.labels")
@@ -952,15 +1211,22 @@ class _Ctx:
         bname = (body.get("metadata") or {}).get("name", "")
         if bname != self.name:
             raise st.bad_request(f"the name of the object ({bname}) does not match the name on the URL ({self.name})")
-        return self._update(lambda cur: copy.deepcopy(body), is_patch=False)
+        return self._update(lambda cur: copy.deepcopy(body), is_patch=False, body=body)
 
-    def _update(self, compute, is_patch):
+    def _update(self, compute, is_patch, body=None):
         q = self.req.query
         dry = q.get("dryRun") == "All"
         sch = self.schema()
         for _attempt in range(20):
             cur = self.store.get(self.skey, self.store_ns, self.name)
             if cur is None:
+                if self.skey == "leases" and not is_patch:  # leaseStrategy.AllowCreateOnUpdate
+                    try:
+                        return self._create_lease(body, via_put=True)
+                    except st.APIError as e:
+                        if e.reason == "AlreadyExists":
+                            continue  # created meanwhile: update it
+                        raise
                 raise st.not_found(self.resource, self.name, self.group)
             cur_rv = cur["metadata"]["resourceVersion"]
             self.req.warnings = []
@@ -969,6 +1235,8 @@ class _Ctx:
             if type_errs:
                 if is_patch:
                     raise st.invalid_error("", "", [st.invalid("patch", st.raw(json.dumps(self.req.body.decode(errors="replace"))), type_errs[0])])
+                if self.skey == "leases":
+                    raise self._decode_error(body, type_errs[0])
                 raise st.bad_request("error decoding request body: " + type_errs[0])
             self._unknown_fields(unknown)
             md = new.setdefault("metadata", {}) or {}
@@ -984,6 +1252,13 @@ class _Ctx:
                                      f"the URL ({self.name})")
             # optimistic concurrency: a resourceVersion in the resulting object is a precondition
             want_rv = md.get("resourceVersion") or ""
+            if want_rv == "0":
+                want_rv = ""  # APIObjectVersioner: "0" is no resourceVersion
+            if not want_rv and not is_patch and self.skey == "leases":
+                # leaseStrategy.AllowUnconditionalUpdate() is false
+                raise st.invalid_error(self.resource, self.name, [
+                    st.invalid("metadata.resourceVersion", st.raw("0x0"), "must be specified for an update")],
+                    self.group)
             if want_rv:
                 if not want_rv.isdigit():
                     raise st.bad_request(f'invalid resource version: strconv.ParseUint: parsing "{want_rv}": invalid syntax')
@@ -1018,10 +1293,12 @@ class _Ctx:
                 errs = val.validate_node_update(new, cur, self.sub)
             elif self.skey == "events":
                 errs = val.validate_object_meta_update(new, cur) + val.legacy_validate_event(new, not self.v1events)
+            elif self.skey == "leases":
+                errs = val.validate_object_meta_update(new, cur) + val.validate_lease_spec(new.get("spec"))
             else:
                 errs = val.validate_object_meta_update(new, cur)
             if errs:
-                raise st.invalid_error(self.kind, self.name, errs, "events.k8s.io" if self.v1events else "")
+                raise st.invalid_error(self.kind, self.name, errs, self.group)
             if _canon(new) == _canon(cur):
                 return 200, self.out(cur)  # no-op: nothing written, resourceVersion unchanged
             if dry:
@@ -1037,9 +1314,30 @@ class _Ctx:
     def delete(self):
         if self.skey not in ("nodes", "events", "leases"):
             raise st.method_not_allowed()
-        gone = self.store.delete(self.skey, self.store_ns, self.name)
-        if gone is None:
-            raise st.not_found(self.resource, self.name, self.group)
+        opts = self.req.json_body() if self.req.body.strip() else {}
+        if not isinstance(opts, dict):
+            raise st.bad_request("json: cannot unmarshal array into Go value of type v1.DeleteOptions")
+        pre = opts.get("preconditions") or {}
+        if not isinstance(pre, dict):
+            raise st.bad_request("json: cannot unmarshal into Go struct field DeleteOptions.preconditions of type v1.Preconditions")
+        dry = self.req.query.get("dryRun") == "All" or opts.get("dryRun") == ["All"]
+        with self.store.cond:  # check and delete in one step, as GuaranteedDelete does
+            cur = self.store.get(self.skey, self.store_ns, self.name)
+            if cur is None:
+                raise st.not_found(self.resource, self.name, self.group)
+            cmd = cur["metadata"]
+            # rest.BeforeDelete: the conflict names the Kind, not the resource
+            if pre.get("uid") is not None and pre["uid"] != cmd.get("uid"):
+                raise st.APIError(409, "Conflict", f'Operation cannot be fulfilled on {st.qualified(self.kind, self.group)} '
+                                  f'"{self.name}": the UID in the precondition ({pre["uid"]}) does not match the UID '
+                                  f'in record ({cmd.get("uid")}). The object might have been deleted and then recreated',
+                                  st._details(self.name, self.kind, self.group))
+            if pre.get("resourceVersion") is not None and pre["resourceVersion"] != cmd["resourceVersion"]:
+                raise st.APIError(409, "Conflict", f'Operation cannot be fulfilled on {st.qualified(self.kind, self.group)} '
+                                  f'"{self.name}": the ResourceVersion in the precondition ({pre["resourceVersion"]}) '
+                                  f'does not match the ResourceVersion in record ({cmd["resourceVersion"]}). The object '
+                                  "might have been modified", st._details(self.name, self.kind, self.group))
+            gone = cur if dry else self.store.delete(self.skey, self.store_ns, self.name)
         return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                      "details": {"name": self.name, "group": self.group, "kind": self.resource,
                                  "uid": gone["metadata"]["uid"]}}
@@ -1077,6 +1375,7 @@ class _Ctx:
         def send(type_, obj):
             line = (json.dumps({"type": type_, "object": obj}, separators=(",", ":")) + "\n").encode()
             h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.req.response_bytes += len(line)
             h.wfile.flush()
 
         def bookmark(rv, initial_end=False):

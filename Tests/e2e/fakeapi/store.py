@@ -38,6 +38,7 @@ class Store:
         self.history = collections.deque()
         self.history_size = history_size
         self.compacted_rv = start_rv  # events with rv <= this are gone from history
+        self.hooks = []  # fn(type_, resource, obj, prev), called under the lock at every commit
 
     # -- reads (callers get deep copies) --
     def get(self, resource, ns, name):
@@ -58,6 +59,8 @@ class Store:
     # -- writes --
     def _record(self, type_, resource, obj, prev):
         self.history.append(Event(self.rv, type_, resource, copy.deepcopy(obj), prev))
+        for hook in self.hooks:
+            hook(type_, resource, obj, prev)
         while len(self.history) > self.history_size:
             old = self.history.popleft()
             self.compacted_rv = old.rv

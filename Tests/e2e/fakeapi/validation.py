@@ -240,3 +240,32 @@ def strict_validate_events_v1(ev):
     if src.get("component") or src.get("host"):
         errs.append(invalid("deprecatedSource", "", "needs to be unset"))
     return errs
+
+
+LEASE_STRATEGIES = ["OldestEmulationVersion"]
+
+
+def validate_lease_spec(spec, path="spec"):
+    """ValidateLeaseSpec (pkg/apis/coordination/validation); MicroTimes are checked when decoded."""
+    from .status import FieldError
+    spec = spec or {}
+    errs = []
+    lds = spec.get("leaseDurationSeconds")
+    if lds is not None and lds <= 0:
+        errs.append(invalid(path + ".leaseDurationSeconds", lds, "must be greater than 0"))
+    lt = spec.get("leaseTransitions")
+    if lt is not None and lt < 0:
+        errs.append(invalid(path + ".leaseTransitions", lt, "must be greater than or equal to 0"))
+    strategy = spec.get("strategy")
+    if strategy is not None:
+        # the source appends .strategy to a path that already ends in strategy
+        sp = path + ".strategy.strategy"
+        if len(strategy.split("/")) == 1:
+            if strategy not in LEASE_STRATEGIES:
+                errs.append(not_supported(sp, strategy, LEASE_STRATEGIES))
+        else:
+            errs.extend(invalid(sp, strategy, m) for m in is_qualified_name(strategy))
+    if spec.get("preferredHolder") and not strategy:
+        errs.append(FieldError("FieldValueForbidden", path + ".preferredHolder", None,
+                               "may only be specified if `strategy` is defined"))
+    return errs
