@@ -62,6 +62,21 @@ public final class AgentMetrics: Sendable {
             labels: []),
         "autotaint_build_info": .init(kind: .gauge, help:
             "Always 1; the agent's version as a label.", labels: ["version"]),
+        "autotaint_fleet_size": .init(kind: .gauge, help:
+            "N: the fleet guard's DaemonSet's status.desiredNumberScheduled as last read (0 before any read; read only while a slot is wanted or held).",
+            labels: []),
+        "autotaint_fleet_slots": .init(kind: .gauge, help:
+            "K: how many nodes may carry a hard own taint (NoSchedule, NoExecute) at once, from N and fleet.maxTaintedPercent/maxTainted; 0 while the guard is off or N unknown.",
+            labels: []),
+        "autotaint_fleet_slot_held": .init(kind: .gauge, help:
+            "1 while this node holds a fleet slot (a Lease autotaint-slot-<i>) and may carry hard own taints, else 0.",
+            labels: []),
+        "autotaint_fleet_overflow": .init(kind: .gauge, help:
+            "1 while the signal's hard taint is held back for want of a fleet slot (written with fleet.overflowEffect, or not at all), else 0.",
+            labels: ["signal"]),
+        "autotaint_fleet_guard_failures_total": .init(kind: .counter, help:
+            "Fleet guard requests that failed, by cause (forbidden, daemonset_not_found, unreachable, server_error, invalid_response); the node then has no slot.",
+            labels: ["cause"]),
         ProcessStats.cpuSecondsName: .init(kind: .counter, help:
             "CPU time of the agent's process, user and system, in seconds (CLOCK_PROCESS_CPUTIME_ID, read at each scrape).",
             labels: []),
@@ -116,7 +131,30 @@ public final class AgentMetrics: Sendable {
             let handles = series(signal)
             record(.normal, in: handles)
             handles.tainted.record(0)
+            fleetOverflow(signal, false)
         }
+        fleet(size: nil, slots: nil, held: false)
+        for cause in FleetFailure.Cause.allCases {
+            _ = counter("autotaint_fleet_guard_failures_total", [("cause", cause.rawValue)])
+        }
+    }
+
+    /// The fleet guard after a step: N as last read, K in force (nil: guard off or N
+    /// unknown), whether this node holds a slot.
+    public func fleet(size: Int?, slots: Int?, held: Bool) {
+        gauge("autotaint_fleet_size", []).record(size ?? 0)
+        gauge("autotaint_fleet_slots", []).record(slots ?? 0)
+        gauge("autotaint_fleet_slot_held", []).record(held ? 1 : 0)
+    }
+
+    /// Whether `signal`'s hard taint is held back for want of a slot.
+    public func fleetOverflow(_ signal: SignalKind, _ heldBack: Bool) {
+        gauge("autotaint_fleet_overflow", [("signal", signal.rawValue)]).record(heldBack ? 1 : 0)
+    }
+
+    /// A fleet guard request failed with `cause`.
+    public func fleetFailure(_ cause: FleetFailure.Cause) {
+        counter("autotaint_fleet_guard_failures_total", [("cause", cause.rawValue)]).increment()
     }
 
     /// One signal's outcome of a tick: its value (or why there is none), and the state

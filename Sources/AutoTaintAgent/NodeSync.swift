@@ -39,6 +39,8 @@ public struct NodeSync: Service {
     private let metrics: AgentMetrics?
     private let health: AgentHealth?
     private let pacing: SyncPacing?
+    private let fleetAPI: (any FleetAPI)?
+    private let namespace: String
 
     /// `inbox` is the continuation of `inputs`: the watch sends the Node's updates into the
     /// same stream as the loop's views, so the one task that handles them is woken once per
@@ -46,11 +48,13 @@ public struct NodeSync: Service {
     /// annotations to `live` (per-node threshold overrides). `health` hears each completed
     /// reconcile (for `/readyz`); `metrics` each write conflict. With `pacing`, NodeSync
     /// says after each input which ticks it needs, and reconciles a watch event against the
-    /// newest view published there.
+    /// newest view published there. With `fleetAPI`, the fleet guard's slots are Leases in
+    /// `namespace`; without, the guard is not wired (unit tests of the Node writes).
     public init(
         api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
         inputs: AsyncStream<SyncInput>, inbox: AsyncStream<SyncInput>.Continuation,
-        metrics: AgentMetrics? = nil, health: AgentHealth? = nil, pacing: SyncPacing? = nil
+        metrics: AgentMetrics? = nil, health: AgentHealth? = nil, pacing: SyncPacing? = nil,
+        fleetAPI: (any FleetAPI)? = nil, namespace: String = "default"
     ) {
         self.api = api
         self.live = live
@@ -62,6 +66,8 @@ public struct NodeSync: Service {
         self.metrics = metrics
         self.health = health
         self.pacing = pacing
+        self.fleetAPI = fleetAPI
+        self.namespace = namespace
     }
 
     /// The signals whose own taint is already on `node`: they start in pressure, so a
@@ -75,7 +81,7 @@ public struct NodeSync: Service {
     public func run() async throws {
         var state = SyncState(
             api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger,
-            metrics: metrics, health: health)
+            metrics: metrics, health: health, fleet: fleetAPI.map { (api: $0, namespace: namespace) })
         await withDiscardingTaskGroup { group in
             group.addTask { [api, initialNode, inbox] in
                 for await node in api.nodeUpdates(initialNode.name) { inbox.yield(.nodeChanged(node)) }
@@ -123,11 +129,15 @@ struct SyncState {
     /// the agent's to clean up.
     private var ownKeys: Set<String>
     private let health: AgentHealth?
+    private let metrics: AgentMetrics?
+    private(set) var fleet: FleetGate?
 
     init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger,
-         metrics: AgentMetrics? = nil, health: AgentHealth? = nil) {
+         metrics: AgentMetrics? = nil, health: AgentHealth? = nil,
+         fleet: (api: any FleetAPI, namespace: String)? = nil) {
         self.api = api
         self.health = health
+        self.metrics = metrics
         self.config = config
         self.dryRun = dryRun
         self.logger = logger
@@ -138,6 +148,10 @@ struct SyncState {
         taints = TaintReconciler(api: api, nodeName: node.name, dryRun: dryRun, confirmed: present)
         if let metrics { taints.onConflict = { metrics.apiConflict() } }
         status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
+        self.fleet = fleet.map { fleet in
+            FleetGate(api: fleet.api, namespace: fleet.namespace, identity: node.name,
+                      adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics)
+        }
     }
 
     /// A newer Node from the watch, reconciled against `newest`, the newest view the loop
@@ -156,8 +170,10 @@ struct SyncState {
     /// Until when no tick is needed while the view keeps its outline: the next condition
     /// heartbeat, when the last reconcile left nothing pending; nil, every tick is.
     var quietUntil: Instant? {
-        guard let latest, !nodeStale, backoff.failures == 0, taints.isSettled else { return nil }
-        return status.ledger.nextHeartbeat(of: latest.view.conditions, heartbeat: config.heartbeat)
+        guard let latest, !nodeStale, backoff.failures == 0, taints.isSettled,
+              let heartbeat = status.ledger.nextHeartbeat(of: latest.view.conditions, heartbeat: config.heartbeat)
+        else { return nil }
+        return min(heartbeat, fleet?.nextDue(config) ?? heartbeat)
     }
 
     static func taintKeys(_ config: Config) -> Set<String> {
@@ -184,14 +200,59 @@ struct SyncState {
             var copy = self
             await copy.write(wanted: wanted, reports: reports, at: ContinuousClock.now, force: true,
                              because: "autotaint is stopping on this node")
+            // Without removeTaints the hard taint stays, and so does the slot until it expires.
+            await copy.releaseUnneededSlot(DesiredNodeView(ownTaints: [], conditions: []), at: ContinuousClock.now)
             return copy
         }
         if let outcome { self = outcome } else { logger.error("shutdown cleanup did not finish within 4.5s") }
     }
 
+    /// The view through the fleet guard, then written. A node that lost its slot while its
+    /// Node still carries a hard own taint writes past the backoff (once per tick or watch
+    /// event): the excess over K must end on its first tick back. A slot no longer needed
+    /// is released once the Node is written without hard own taints.
     private mutating func reconcile(_ view: DesiredNodeView, at now: Instant) async {
-        guard backoff.allows(at: now) else { return }
-        await write(wanted: view.ownTaints, reports: view.conditions, at: now, force: false, because: nil)
+        var gated = view
+        if var gate = fleet {
+            switch await gate.step(view, mayRelease: carriesNoHardOwnTaint, config, at: now) {
+            case .asIs:
+                break
+            case let .withheld(why):
+                gated = FleetLimit.withheld(view, why: why, config)
+            case let .enteredOverflow(why):
+                gated = FleetLimit.withheld(view, why: why, config)
+                if let held = gated.conditions.first(where: \.heldBack) {
+                    await post(NodeEvent(reason: "FleetLimitReached", message: held.message, kind: .warning))
+                }
+            }
+            fleet = gate
+            for signal in config.signals.enabled {
+                let condition = config.signals[signal].condition
+                metrics?.fleetOverflow(signal, gated.conditions.contains { $0.type == condition && $0.heldBack })
+            }
+        }
+        let mustShed = !nodeStale && node.taints.contains { taint in
+            isHardOwn(taint) && !gated.ownTaints.contains { taint.matches($0) }
+        }
+        guard backoff.allows(at: now) || (mustShed && gated != view) else { return }
+        await write(wanted: gated.ownTaints, reports: gated.conditions, at: now, force: false, because: nil)
+        await releaseUnneededSlot(gated, at: now)
+    }
+
+    /// Releases a held slot that `view` does not need, once the Node carries no hard own taint.
+    private mutating func releaseUnneededSlot(_ view: DesiredNodeView, at now: Instant) async {
+        guard var gate = fleet, carriesNoHardOwnTaint, case .holding = gate.policy.phase else { return }
+        _ = await gate.step(view, mayRelease: true, config, at: now)
+        fleet = gate
+    }
+
+    private func isHardOwn(_ taint: Taint) -> Bool {
+        ownKeys.contains(taint.key) && TaintEffect(rawValue: taint.effect)?.isHard == true
+    }
+
+    /// The cached Node is current and has no hard taint of this agent's keys.
+    private var carriesNoHardOwnTaint: Bool {
+        !nodeStale && !node.taints.contains(where: isHardOwn)
     }
 
     /// `wanted` nil leaves the taints alone. `because` overrides the per-signal reason in
@@ -247,9 +308,17 @@ struct SyncState {
     }
 
     /// Logs each change and posts it as an Event on the Node.
+    /// A PreferNoSchedule own taint replaced by the hard one of the same key is one change:
+    /// the node got a fleet slot.
     private func announce(_ changes: TaintChanges, reports: [ConditionReport], because: String?) async {
-        let events = changes.added.map(TaintEvent.added) + changes.restored.map(TaintEvent.restored)
-            + changes.removed.map(TaintEvent.removed)
+        let softened = { (taint: Taint) in taint.effect == TaintEffect.preferNoSchedule.rawValue }
+        let hardened = changes.added.filter { spec in
+            spec.effect.isHard && changes.removed.contains { $0.key == spec.key && $0.value == spec.value && softened($0) }
+        }
+        let events = changes.added.map { hardened.contains($0) ? TaintEvent.hardened($0) : .added($0) }
+            + changes.restored.map(TaintEvent.restored)
+            + changes.removed.filter { taint in !(softened(taint) && hardened.contains { $0.key == taint.key }) }
+            .map(TaintEvent.removed)
         for event in events {
             logger.info("\(event.logMessage(dryRun: dryRun))", metadata: ["taint": "\(event.taintText)"])
             await post(event.nodeEvent(why: because ?? explanation(forKey: event.key, reports: reports)))
@@ -270,27 +339,29 @@ struct SyncState {
 /// report-only signal (`enforce: false`) would have made.
 enum TaintEvent {
     case added(TaintSpec)
+    /// Added in place of its PreferNoSchedule form, now that the node holds a fleet slot.
+    case hardened(TaintSpec)
     case restored(TaintSpec)
     case removed(Taint)
     case withheld(TaintSpec, wanted: Bool)
 
     var key: String {
         switch self {
-        case let .added(spec), let .restored(spec), let .withheld(spec, _): spec.key
+        case let .added(spec), let .hardened(spec), let .restored(spec), let .withheld(spec, _): spec.key
         case let .removed(taint): taint.key
         }
     }
 
     var taintText: String {
         switch self {
-        case let .added(spec), let .restored(spec), let .withheld(spec, _): spec.text
+        case let .added(spec), let .hardened(spec), let .restored(spec), let .withheld(spec, _): spec.text
         case let .removed(taint): taint.text
         }
     }
 
     var reason: String {
         switch self {
-        case .added: "TaintAdded"
+        case .added, .hardened: "TaintAdded"
         case .restored: "TaintRestored"
         case .removed: "TaintRemoved"
         case .withheld: "TaintWithheld"
@@ -300,6 +371,7 @@ enum TaintEvent {
     func logMessage(dryRun: Bool) -> String {
         switch self {
         case .added: dryRun ? "would add taint" : "added taint"
+        case .hardened: dryRun ? "would harden taint (fleet slot)" : "hardened taint (fleet slot)"
         case .restored: dryRun ? "would restore taint" : "restored taint"
         case .removed: dryRun ? "would remove taint" : "removed taint"
         case let .withheld(_, wanted): wanted ? "taint withheld (enforce: false)" : "withheld taint no longer wanted"
@@ -310,6 +382,8 @@ enum TaintEvent {
     func nodeEvent(why: String) -> NodeEvent {
         switch self {
         case .added: NodeEvent(reason: reason, message: "Added taint \(taintText): \(why)")
+        case .hardened:
+            NodeEvent(reason: reason, message: "Hardened taint \(taintText) (was PreferNoSchedule), a fleet slot is held: \(why)")
         case .restored:
             NodeEvent(reason: reason, message: "Restored taint \(taintText), removed by someone else while in pressure: \(why)",
                       kind: .warning)

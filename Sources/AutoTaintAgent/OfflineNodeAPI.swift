@@ -2,8 +2,9 @@ import KubeClient
 
 /// The Node of `run --dry-run` when no cluster is configured: a Node with no taints and
 /// no conditions that never changes. A dry run only reads, so its write methods are
-/// never reached; they fail rather than pretend.
-public struct OfflineNodeAPI: NodeAPI {
+/// never reached; they fail rather than pretend. As the fleet guard's API it is a fleet of
+/// this one node with no slot taken yet.
+public struct OfflineNodeAPI: NodeAPI, FleetAPI {
     private let node: Node
 
     public init(nodeName: String) {
@@ -26,6 +27,22 @@ public struct OfflineNodeAPI: NodeAPI {
 
     public func postEvent(_ event: NodeEvent, about node: Node) async throws(KubeError) {
         throw offline("POST", "events")
+    }
+
+    public func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int { 1 }
+
+    public func lease(namespace: String, name: String) async throws(KubeError) -> Lease? { nil }
+
+    public func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease] { [] }
+
+    public func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease {
+        throw offline("POST", "leases/\(lease.name)")
+    }
+
+    public func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
+        async throws(KubeError) -> Lease
+    {
+        throw offline("PATCH", "leases/\(name)")
     }
 
     private func offline(_ verb: String, _ resource: String) -> KubeError {

@@ -1,7 +1,8 @@
 /// Decides when a condition is written, the way node-problem-detector's condition manager
-/// does: when its status changes (or the signal switches between enforced and report-only),
-/// and otherwise once per heartbeat — never per tick, so a node whose state does not
-/// change costs the API server one write per heartbeat. A note appearing (the throttling
+/// does: when its status changes (or the signal switches between enforced and report-only,
+/// or the fleet guard starts or stops holding its taint back), and otherwise once per
+/// heartbeat — never per tick, so a node whose state does not change costs the API server
+/// one write per heartbeat. A note appearing (the throttling
 /// gate zeroed a stall) is written at once; its going waits for the heartbeat, so a note
 /// that comes and goes every tick costs at most two writes per heartbeat.
 ///
@@ -21,6 +22,7 @@ public struct ConditionLedger: Equatable, Sendable {
         reports.filter { report in
             guard let last = written[report.type] else { return true }
             return last.report.status != report.status || last.report.enforced != report.enforced
+                || last.report.heldBack != report.heldBack
                 || (report.hasNote && !last.report.hasNote) || now - last.at >= heartbeat
         }
     }

@@ -30,6 +30,9 @@ public struct ConditionReport: Equatable, Sendable {
     public var enforced: Bool
     /// The message carries a note about the value (the throttling gate zeroed a stall).
     public var hasNote: Bool
+    /// The fleet guard holds the signal's hard taint back (no slot); the message says why.
+    /// A switch either way is written at once: the condition must not contradict the taint.
+    public var heldBack = false
 
     public init(
         type: String, status: ConditionStatus, reason: String, message: String, enforced: Bool = true,
@@ -45,7 +48,7 @@ public struct ConditionReport: Equatable, Sendable {
 
     public static func == (lhs: ConditionReport, rhs: ConditionReport) -> Bool {
         lhs.type == rhs.type && lhs.status == rhs.status && lhs.reason == rhs.reason && lhs.enforced == rhs.enforced
-            && lhs.hasNote == rhs.hasNote && lhs.message == rhs.message
+            && lhs.hasNote == rhs.hasNote && lhs.heldBack == rhs.heldBack && lhs.message == rhs.message
     }
 
     private enum Text: Sendable {

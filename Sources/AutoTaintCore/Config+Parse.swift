@@ -18,7 +18,7 @@ extension Config {
         // Without the file, the rules would judge a config the operator did not write.
         if fileIsReadable {
             assembly.report(assembly.config.signalViolations + assembly.config.timingViolations
-                + assembly.config.endpointViolations)
+                + assembly.config.endpointViolations + assembly.config.fleetViolations)
         }
         guard assembly.errors.isEmpty else { throw ConfigErrors(errors: inFileOrder(assembly.errors)) }
         return assembly.config

@@ -9,6 +9,7 @@ public struct Config: Equatable, Sendable {
     public var prometheus = Prometheus()
     /// How often each condition is re-reported when nothing changes.
     public var heartbeat: Duration = .seconds(300)
+    public var fleet = Fleet()
     public var shutdown = Shutdown()
     public var server = Server()
     public var dryRun = false
@@ -59,6 +60,24 @@ public struct Config: Equatable, Sendable {
         /// long goes `unknown`.
         public var staleAfter: Duration = .seconds(60)
         public init() {}
+    }
+
+    /// The fleet guard: at most K nodes of the DaemonSet's N carry a hard own taint
+    /// (NoSchedule, NoExecute) at once, each holding one of K slot Leases.
+    public struct Fleet: Equatable, Sendable {
+        /// 0 turns the guard off; else K = max(1, floor(maxTaintedPercent × N / 100)).
+        public var maxTaintedPercent: Double = 30
+        /// An absolute cap on K as well, when > 0.
+        public var maxTainted: Double = 0
+        /// What a node in pressure without a slot writes instead of its hard taint.
+        public var overflowEffect: OverflowEffect = .preferNoSchedule
+        /// A holder not seen renewing for this long has lost its slot.
+        public var leaseDuration: Duration = .seconds(120)
+        /// N is this DaemonSet's `status.desiredNumberScheduled`.
+        public var daemonSet: String = "autotaint"
+        public init() {}
+
+        public var isEnabled: Bool { maxTaintedPercent > 0 }
     }
 
     public struct Shutdown: Equatable, Sendable {
@@ -191,4 +210,14 @@ public enum TaintEffect: String, CaseIterable, Equatable, Hashable, Sendable {
     case noSchedule = "NoSchedule"
     case preferNoSchedule = "PreferNoSchedule"
     case noExecute = "NoExecute"
+
+    /// Keeps new pods off (or evicts them): a node carrying one needs a fleet slot.
+    public var isHard: Bool { self != .preferNoSchedule }
+}
+
+/// What a node in pressure without a fleet slot writes in place of its hard taint.
+public enum OverflowEffect: String, CaseIterable, Equatable, Sendable {
+    case preferNoSchedule = "PreferNoSchedule"
+    /// No taint at all.
+    case none = "None"
 }

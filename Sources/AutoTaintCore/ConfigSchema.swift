@@ -51,6 +51,13 @@ enum ConfigSchema {
             ConfigSchemaEntry("staleAfter", \.prometheus.staleAfter, .duration),
         ], inline: false)),
         ConfigSchemaEntry("heartbeat", \.heartbeat, .duration),
+        ConfigSchemaEntry("fleet", .section([
+            ConfigSchemaEntry("maxTaintedPercent", \.fleet.maxTaintedPercent, .number),
+            ConfigSchemaEntry("maxTainted", \.fleet.maxTainted, .number),
+            ConfigSchemaEntry("overflowEffect", \.fleet.overflowEffect, .oneOf),
+            ConfigSchemaEntry("leaseDuration", \.fleet.leaseDuration, .duration),
+            ConfigSchemaEntry("daemonSet", \.fleet.daemonSet, .string),
+        ], inline: false)),
         ConfigSchemaEntry("shutdown", .section([
             ConfigSchemaEntry("removeTaints", \.shutdown.removeTaints, .bool),
         ], inline: false)),

@@ -34,6 +34,7 @@ public struct DesiredNodeView: Equatable, Sendable {
             && zip(conditions, other.conditions).allSatisfy { mine, theirs in
                 mine.type == theirs.type && mine.status == theirs.status && mine.reason == theirs.reason
                     && mine.enforced == theirs.enforced && mine.hasNote == theirs.hasNote
+                    && mine.heldBack == theirs.heldBack
             }
     }
 }

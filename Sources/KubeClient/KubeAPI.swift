@@ -13,7 +13,7 @@ import FoundationEssentials
 /// `nodeUpdates` keeps only the newest Node its consumer has not read yet. `log` receives
 /// what the watch has to say about its failures and reconnections, and token file read
 /// errors (never a token); pass the agent's logger at warning level.
-public final class KubeAPI: NodeAPI {
+public final class KubeAPI: NodeAPI, FleetAPI {
     let connection: APIConnection
     let settings: KubeAPISettings
     let log: @Sendable (String) -> Void
@@ -69,5 +69,45 @@ public final class KubeAPI: NodeAPI {
 
     public func nodeUpdates(_ name: String) -> AsyncStream<Node> {
         NodeWatcher(api: self, name: name).updates()
+    }
+
+    public func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int {
+        let path = "/apis/apps/v1/namespaces/\(namespace.percentEncoded)/daemonsets/\(daemonSet.percentEncoded)"
+        let object = try await connection.fetch(DaemonSetStatusOnly.self, APIRequest(
+            verb: "GET", path: path, resource: "daemonsets/\(daemonSet)"))
+        return object.status?.desiredNumberScheduled ?? 0
+    }
+
+    public func lease(namespace: String, name: String) async throws(KubeError) -> Lease? {
+        do {
+            return try await connection.fetch(Lease.self, APIRequest(
+                verb: "GET", path: Self.leasesPath(namespace) + "/\(name.percentEncoded)", resource: "leases/\(name)"))
+        } catch where error.kind == .notFound {
+            return nil
+        }
+    }
+
+    public func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease] {
+        try await connection.fetch(LeaseList.self, APIRequest(
+            verb: "LIST", path: Self.leasesPath(namespace) + "?labelSelector=\(labelSelector.percentEncoded)",
+            resource: "leases")).items
+    }
+
+    public func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease {
+        try await connection.fetch(Lease.self, APIRequest(
+            verb: "POST", path: Self.leasesPath(namespace), resource: "leases/\(lease.name)",
+            json: lease, contentType: "application/json"))
+    }
+
+    public func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
+        async throws(KubeError) -> Lease
+    {
+        try await connection.fetch(Lease.self, APIRequest(
+            verb: "PATCH", path: Self.leasesPath(namespace) + "/\(name.percentEncoded)", resource: "leases/\(name)",
+            json: LeaseSpecPatch(resourceVersion: resourceVersion, spec: spec), contentType: "application/merge-patch+json"))
+    }
+
+    private static func leasesPath(_ namespace: String) -> String {
+        "/apis/coordination.k8s.io/v1/namespaces/\(namespace.percentEncoded)/leases"
     }
 }

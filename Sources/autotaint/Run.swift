@@ -56,12 +56,14 @@ struct Run: AsyncParsableCommand {
         agentLogger.info("starting", metadata: [
             "dryRun": "\(dryRun)", "interval": "\(settings.sampling.interval.kubernetesText)",
             "signals": "\(settings.signals.enabled.map(\.rawValue))",
+            "fleetGuard": "\(settings.fleet.isEnabled ? "\(settings.fleet.maxTaintedPercent)% in \(agentNamespace())" : "off")",
         ])
         let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
         let pacing = SyncPacing()
         let sync = NodeSync(
             api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger,
-            inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health, pacing: pacing)
+            inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health, pacing: pacing,
+            fleetAPI: api, namespace: agentNamespace())
         let loop = AgentLoop(
             live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,
@@ -135,7 +137,7 @@ extension Run {
 
     /// The API to the cluster `--kubeconfig`, `$KUBECONFIG`, the pod or ~/.kube/config
     /// names; with none of them, a dry run works on an offline Node and a real run exits 2.
-    func nodeAPI(dryRun: Bool, nodeName: String, logger: Logger) throws -> any NodeAPI {
+    func nodeAPI(dryRun: Bool, nodeName: String, logger: Logger) throws -> any NodeAPI & FleetAPI {
         do {
             guard let credentials = try KubeCredentials.resolve(
                 kubeconfig: kubeconfig, environment: ConfigFile.processEnvironment())
@@ -176,6 +178,15 @@ extension Run {
         logger.critical("cannot read the Node at start: giving up")
         throw ExitCode(2)
     }
+}
+
+/// Where the fleet guard's slot Leases live: the pod's namespace (`$POD_NAMESPACE` from
+/// the downward API, else the service account's namespace file), else `default`.
+func agentNamespace() -> String {
+    if let namespace = environmentValue("POD_NAMESPACE"), !namespace.isEmpty { return namespace }
+    let file = try? FileContents.text(of: "/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    let name = file?.filter { !$0.isWhitespace } ?? ""
+    return name.isEmpty ? "default" : name
 }
 
 /// The node name the config or `$NODE_NAME` gives, if any.

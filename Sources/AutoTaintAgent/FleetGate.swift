@@ -1,0 +1,182 @@
+import AutoTaintCore
+import FoundationEssentials
+import KubeClient
+import Logging
+
+/// The fleet guard between a tick's view and the Node write: runs the requests
+/// `SlotPolicy` asks for (on NodeSync's task, so never concurrently with a Node write) and
+/// tells whether the view may keep its hard taints. A node whose signals want no hard
+/// taint, holding no slot, makes no request at all.
+///
+/// In a dry run it reads (the DaemonSet, slots) and logs the writes it would make,
+/// counting a would-be acquisition as held so the dry run reports what a real run would
+/// write.
+struct FleetGate {
+    private let api: any FleetAPI
+    private let namespace: String
+    private let dryRun: Bool
+    private let logger: Logger
+    private let metrics: AgentMetrics?
+    private(set) var policy: SlotPolicy
+    /// Set while the node wants a hard taint and may not carry it: `FleetLimitReached` is
+    /// posted on entering that state only.
+    private(set) var overflowing = false
+
+    static let slotLabels = ["app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"]
+    static let slotSelector = "autotaint.dev/role=fleet-slot"
+
+    /// `adopting`: the Node carries a hard own taint at start, so the first step looks for
+    /// this node's slot among the Leases before probing.
+    init(api: any FleetAPI, namespace: String, identity: String, adopting: Bool, dryRun: Bool, logger: Logger,
+         metrics: AgentMetrics?) {
+        self.api = api
+        self.namespace = namespace
+        self.dryRun = dryRun
+        self.logger = logger
+        self.metrics = metrics
+        policy = SlotPolicy(identity: identity, adopting: adopting)
+    }
+
+    /// What a step decided for the view.
+    enum Verdict: Equatable {
+        /// The view goes out as it is (guard off, no hard taint wanted, or a slot held).
+        case asIs
+        /// Its hard taints are held back; the text says why.
+        case withheld(String)
+        /// Entering overflow: held back, and `FleetLimitReached` is due.
+        case enteredOverflow(String)
+    }
+
+    /// Runs the requests due at `now` (at most a handful: one attempt, or a renewal, or a
+    /// release) and says what the view may carry. `mayRelease`: the Node is known to carry
+    /// no hard own taint.
+    mutating func step(_ view: DesiredNodeView, mayRelease: Bool, _ config: Config, at now: Instant) async -> Verdict {
+        let fleet = config.fleet
+        let wanted = fleet.isEnabled && FleetLimit.wantsSlot(view)
+        // A bound on the requests of one step, whatever the policy says.
+        for _ in 0..<8 {
+            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now) else { break }
+            let sentAt = ContinuousClock.now
+            let outcome = await perform(request, fleet)
+            policy.record(outcome, of: request, fleet, sentAt: sentAt, at: ContinuousClock.now, jitter: .random(in: 0..<1))
+            log(request, outcome)
+        }
+        let slots = policy.slots(fleet)
+        let held = policy.holdsSlot(fleet, at: ContinuousClock.now)
+        metrics?.fleet(size: policy.fleetSize, slots: fleet.isEnabled ? slots : nil, held: held)
+        guard wanted, !held else {
+            overflowing = false
+            return .asIs
+        }
+        let why = FleetLimit.shortageText(policy.shortage, fleetSize: policy.fleetSize, slots: slots, fleet)
+        guard overflowing else {
+            overflowing = true
+            logger.warning("no fleet slot: hard taints held back", metadata: [
+                "why": "\(why)", "instead": "\(fleet.overflowEffect.rawValue)",
+            ])
+            return .enteredOverflow(why)
+        }
+        return .withheld(why)
+    }
+
+    /// When the guard next needs a tick of its own (a renewal, the next attempt).
+    func nextDue(_ config: Config) -> Instant? {
+        config.fleet.isEnabled ? policy.nextDue(config.fleet) : nil
+    }
+
+    private func perform(_ request: SlotPolicy.Request, _ fleet: Config.Fleet) async -> SlotPolicy.Outcome {
+        do throws(KubeError) {
+            switch request {
+            case .readFleetSize:
+                return .fleetSize(try await api.fleetSize(namespace: namespace, daemonSet: fleet.daemonSet))
+            case .findOwn:
+                let own = try await api.leases(namespace: namespace, labelSelector: Self.slotSelector).lazy
+                    .compactMap { lease in FleetSlots.index(ofLease: lease.name).map { ($0, lease) } }
+                    .first { $0.1.spec.holderIdentity == policy.identity }
+                return own.map { .own(index: $0.0, Self.record($0.1)) } ?? .noOwn
+            case let .probe(index):
+                return .seen(try await api.lease(namespace: namespace, name: FleetSlots.leaseName(index)).map(Self.record))
+            case let .create(index):
+                let lease = Lease(name: FleetSlots.leaseName(index), labels: Self.slotLabels, spec: holderSpec(fleet, transitions: 0))
+                return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
+            case let .take(index, resourceVersion, transitions):
+                return try await update(index, resourceVersion, holderSpec(fleet, transitions: transitions))
+            case let .renew(holding):
+                return try await update(holding.index, holding.resourceVersion, LeaseSpec(
+                    holderIdentity: policy.identity, leaseDurationSeconds: Int(fleet.leaseDuration.components.seconds),
+                    renewTime: MicroTime.now()))
+            case let .release(holding):
+                return try await update(holding.index, holding.resourceVersion, LeaseSpec(holderIdentity: ""))
+            }
+        } catch where error.kind == .conflict {
+            return .conflict
+        } catch {
+            return .failed(Self.failure(error))
+        }
+    }
+
+    private func update(_ index: Int, _ resourceVersion: String, _ spec: LeaseSpec) async throws(KubeError)
+        -> SlotPolicy.Outcome
+    {
+        guard !dryRun else { return .written(resourceVersion: resourceVersion) }
+        let lease = try await api.updateLease(
+            namespace: namespace, name: FleetSlots.leaseName(index), resourceVersion: resourceVersion, spec)
+        return .written(resourceVersion: lease.resourceVersion)
+    }
+
+    private func holderSpec(_ fleet: Config.Fleet, transitions: Int) -> LeaseSpec {
+        let now = MicroTime.now()
+        return LeaseSpec(holderIdentity: policy.identity, leaseDurationSeconds: Int(fleet.leaseDuration.components.seconds),
+                         acquireTime: now, renewTime: now, leaseTransitions: transitions)
+    }
+
+    private static func record(_ lease: Lease) -> SlotRecord {
+        SlotRecord(holder: lease.spec.holderIdentity ?? "", resourceVersion: lease.resourceVersion,
+                   leaseDuration: lease.spec.leaseDurationSeconds.flatMap { $0 > 0 ? .seconds($0) : nil },
+                   transitions: lease.spec.leaseTransitions ?? 0)
+    }
+
+    static func failure(_ error: KubeError) -> FleetFailure {
+        let cause: FleetFailure.Cause = switch error.kind {
+        case .forbidden, .unauthorized: .forbidden
+        case .notFound where error.resource.hasPrefix("daemonsets/"): .daemonSetNotFound
+        case .transport: .unreachable
+        case .serverError, .throttled: .serverError
+        default: .invalidResponse
+        }
+        return FleetFailure(cause, error.description)
+    }
+
+    private func log(_ request: SlotPolicy.Request, _ outcome: SlotPolicy.Outcome) {
+        let would = dryRun ? "would " : ""
+        switch (request, outcome) {
+        case let (.create(index), .written), let (.take(index, _, _), .written):
+            logger.info("\(would)acquire fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(index))"])
+        case let (.release(holding), .written):
+            logger.info("\(would)release fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(holding.index))"])
+        case let (.renew(holding), .conflict):
+            logger.warning("fleet slot lost: its Lease changed under this node",
+                           metadata: ["lease": "\(FleetSlots.leaseName(holding.index))"])
+        case let (_, .failed(failure)):
+            metrics?.fleetFailure(failure.cause)
+            logger.warning("fleet guard request failed", metadata: [
+                "cause": "\(failure.cause.rawValue)", "error": "\(failure.detail)",
+            ])
+        default:
+            break
+        }
+    }
+}
+
+/// Kubernetes MicroTime: RFC 3339 in UTC with six fraction digits, `2026-12-04T17:32:26.123456Z`.
+enum MicroTime {
+    static func now() -> String { text(Date.now) }
+
+    static func text(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down))
+        let whole = Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle())
+        let fraction = String(micros)
+        return whole.dropLast() + "." + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
+    }
+}

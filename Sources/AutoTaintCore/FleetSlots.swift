@@ -1,0 +1,102 @@
+/// The fleet guard's arithmetic: how many slots a fleet of N nodes has, and how long a
+/// node without one waits between attempts.
+public enum FleetSlots {
+    /// K = max(1, floor(maxTaintedPercent × N / 100)), capped by `maxTainted` when set: one
+    /// node may always carry a hard taint, so a 1- or 3-node cluster behaves as without
+    /// the guard. Nil while the guard is off.
+    public static func count(fleetSize: Int, _ fleet: Config.Fleet) -> Int? {
+        guard fleet.isEnabled else { return nil }
+        // The product first, so 30 % of 10 is exactly 3 and not 2.999….
+        let share = (fleet.maxTaintedPercent * Double(max(fleetSize, 0)) / 100).rounded(.down)
+        var slots = max(1, share < Double(Int.max) ? Int(share) : Int.max)
+        if fleet.maxTainted > 0 { slots = min(slots, Int(fleet.maxTainted)) }
+        return slots
+    }
+
+    /// The longest wait between two attempts of a node without a slot: N × 200 ms, at
+    /// least 5 s and at most 20 min. It grows with the fleet so that all waiting nodes
+    /// together stay within the API budget (README "Fleet guard": at 5,000 nodes the
+    /// 3,500 waiting ones make ≈ 9 requests/s).
+    public static func retryCap(fleetSize: Int) -> Duration {
+        let cap = Duration.milliseconds(200) * max(fleetSize, 0)
+        return min(max(cap, .seconds(5)), .seconds(1200))
+    }
+
+    /// The slot a node tries first: spread by its name, so nodes entering pressure
+    /// together do not all race for slot 0. FNV-1a, stable across processes (Swift's
+    /// `Hasher` is seeded per process).
+    public static func firstSlot(for identity: String, slots: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in identity.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(max(slots, 1)))
+    }
+
+    /// `autotaint-slot-<i>`.
+    public static func leaseName(_ index: Int) -> String { "autotaint-slot-\(index)" }
+
+    /// The index in a slot Lease's name, nil for any other name.
+    public static func index(ofLease name: String) -> Int? {
+        guard name.hasPrefix("autotaint-slot-") else { return nil }
+        let digits = name.dropFirst("autotaint-slot-".count)
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+              digits == "0" || digits.first != "0" else { return nil }
+        return Int(digits)
+    }
+}
+
+/// A slot Lease as the guard reads it.
+public struct SlotRecord: Equatable, Sendable {
+    /// The node holding it; empty: free.
+    public var holder: String
+    public var resourceVersion: String
+    /// The record's own `leaseDurationSeconds`; nil: the config's.
+    public var leaseDuration: Duration?
+    public var transitions: Int
+
+    public init(holder: String, resourceVersion: String, leaseDuration: Duration? = nil, transitions: Int = 0) {
+        self.holder = holder
+        self.resourceVersion = resourceVersion
+        self.leaseDuration = leaseDuration
+        self.transitions = transitions
+    }
+}
+
+/// Why the guard could not do what it asked of the API server; the node then has no
+/// slot (fail safe).
+public struct FleetFailure: Equatable, Sendable {
+    public enum Cause: String, Equatable, Sendable, CaseIterable {
+        /// 403: RBAC or admission (an install with an rbac.yaml from before the guard).
+        case forbidden
+        /// 404 on the DaemonSet: `fleet.daemonSet` names none in the agent's namespace.
+        case daemonSetNotFound = "daemonset_not_found"
+        /// No answer: refused, reset, timeout.
+        case unreachable
+        /// 5xx, 429.
+        case serverError = "server_error"
+        /// An answer that is not what was asked for (or another 4xx).
+        case invalidResponse = "invalid_response"
+    }
+
+    public var cause: Cause
+    /// What went wrong, for the condition message and the log: `GET leases/…: …`.
+    public var detail: String
+
+    public init(_ cause: Cause, _ detail: String) {
+        self.cause = cause
+        self.detail = detail
+    }
+
+    /// How the condition message names it.
+    public var summary: String {
+        switch cause {
+        case .forbidden: "leases or the DaemonSet forbidden (apply the current rbac.yaml): \(detail)"
+        case .daemonSetNotFound: "DaemonSet not found (fleet.daemonSet): \(detail)"
+        case .unreachable: "API server unreachable: \(detail)"
+        case .serverError: "API server error: \(detail)"
+        case .invalidResponse: "unexpected answer: \(detail)"
+        }
+    }
+}

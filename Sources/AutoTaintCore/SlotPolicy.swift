@@ -1,0 +1,304 @@
+/// The fleet guard's state machine for one node, as data: which request to make next
+/// (read the fleet size, find its own slot, probe, create, take over, renew, release) and
+/// what each outcome changes. No I/O and no clock of its own: the agent's `FleetGate`
+/// runs the requests and feeds the outcomes back, tests feed tables.
+///
+/// - Acquire: probe one slot (GET); absent → create it, free or this node's → take it
+///   with its resourceVersion, held by another node → watch it. A 409 means another node
+///   won: the next slot is probed at once, at most `requestsPerAttempt` requests an
+///   attempt. An attempt that ends without a slot waits with jittered backoff, capped by
+///   `FleetSlots.retryCap`.
+/// - Expiry, as client-go's leader election judges it: a slot held by another node is
+///   expired once this node has seen its record unchanged for the record's lease duration,
+///   never by comparing `renewTime` with a clock. A waiting node stays on the slot it
+///   watches until the record changes (a live holder renewing: it moves on) or expires.
+/// - Hold: renew every leaseDuration/3. A holder that could not renew for 2/3 of the
+///   lease duration counts itself as without a slot, before any other node can judge the
+///   slot expired, so the invariant holds except while it cannot write its Node either.
+/// - Release only when the caller says the Node carries no hard own taint any more
+///   (`mayRelease`), so a slot is never free while its taint is still hard.
+public struct SlotPolicy: Equatable, Sendable {
+    public struct Holding: Equatable, Sendable {
+        public var index: Int
+        public var resourceVersion: String
+        public var transitions: Int
+        /// When the last successful acquisition or renewal was sent: every other node's
+        /// observation of that record comes later.
+        public var renewedAt: Instant
+    }
+
+    public enum Phase: Equatable, Sendable {
+        /// Wants no slot and holds none: makes no request.
+        case idle
+        /// Wants a slot and has none.
+        case waiting
+        case holding(Holding)
+    }
+
+    public enum Request: Equatable, Sendable {
+        /// GET the DaemonSet for N.
+        case readFleetSize
+        /// LIST the slots, once at start when the Node already carries a hard own taint.
+        case findOwn
+        case probe(Int)
+        case create(Int)
+        /// Update slot `index` from `resourceVersion` to this node, counting a transition
+        /// when it came from another holder.
+        case take(index: Int, resourceVersion: String, transitions: Int)
+        case renew(Holding)
+        case release(Holding)
+    }
+
+    public enum Outcome: Equatable, Sendable {
+        case fleetSize(Int)
+        /// `findOwn`: this node's slot, if a Lease names it as holder.
+        case own(index: Int, SlotRecord)
+        case noOwn
+        /// `probe`: the record, nil when the Lease does not exist.
+        case seen(SlotRecord?)
+        /// A write succeeded; the record's new resourceVersion.
+        case written(resourceVersion: String)
+        /// 409: another writer won (create: AlreadyExists; update: Conflict).
+        case conflict
+        case failed(FleetFailure)
+    }
+
+    /// Why a node that wants a slot has none.
+    public enum Shortage: Equatable, Sendable {
+        /// Every slot it looked at is held.
+        case limitReached
+        case failed(FleetFailure)
+    }
+
+    public static let requestsPerAttempt = 3
+
+    public let identity: String
+    public private(set) var phase: Phase = .idle
+    /// Set while waiting, once an attempt has ended without a slot.
+    public private(set) var shortage: Shortage?
+    /// N as last read, and when.
+    public private(set) var fleetSize: Int?
+    private var fleetSizeReadAt: Instant?
+    private var findOwnPending: Bool
+    private var cursor: Int?
+    /// The slot this node watches for expiry: its record and since when it is unchanged.
+    private var watched: (index: Int, resourceVersion: String, since: Instant)?
+    /// What the last probe found, for the write that follows it in the same attempt.
+    private var probed: Probed?
+    private var attemptRequests = 0
+    private var attemptBackoff = RetryBackoff(base: .seconds(1), cap: .seconds(5))
+    private var renewBackoff = RetryBackoff(base: .seconds(1), cap: .seconds(40))
+
+    /// `adopting`: the Node carries a hard own taint at start, so its slot (if any) is
+    /// looked for first.
+    public init(identity: String, adopting: Bool) {
+        self.identity = identity
+        findOwnPending = adopting
+    }
+
+    public static func == (lhs: SlotPolicy, rhs: SlotPolicy) -> Bool {
+        lhs.identity == rhs.identity && lhs.phase == rhs.phase && lhs.shortage == rhs.shortage
+            && lhs.fleetSize == rhs.fleetSize && lhs.fleetSizeReadAt == rhs.fleetSizeReadAt
+            && lhs.findOwnPending == rhs.findOwnPending && lhs.cursor == rhs.cursor
+            && lhs.watched?.index == rhs.watched?.index && lhs.watched?.resourceVersion == rhs.watched?.resourceVersion
+            && lhs.watched?.since == rhs.watched?.since && lhs.probed == rhs.probed
+            && lhs.attemptRequests == rhs.attemptRequests && lhs.attemptBackoff == rhs.attemptBackoff
+            && lhs.renewBackoff == rhs.renewBackoff
+    }
+
+    /// How old N may be: a minute when acquiring, five while holding (a holder only needs
+    /// it to notice that K shrank, and 1,500 holders reading it every minute would be 25
+    /// requests/s at the API server).
+    static let fleetSizeMaxAge = (acquiring: Duration.seconds(60), holding: Duration.seconds(300))
+
+    /// K from the last N read under `fleet`; nil before any read or with the guard off.
+    public func slots(_ fleet: Config.Fleet) -> Int? {
+        fleetSize.flatMap { FleetSlots.count(fleetSize: $0, fleet) }
+    }
+
+    /// Whether the node may carry hard taints now: it holds a slot below K whose renewal
+    /// is recent enough.
+    public func holdsSlot(_ fleet: Config.Fleet, at now: Instant) -> Bool {
+        guard case let .holding(holding) = phase, let slots = slots(fleet) else { return false }
+        return holding.index < slots && !Self.givenUp(holding, fleet, at: now)
+    }
+
+    private static func givenUp(_ holding: Holding, _ fleet: Config.Fleet, at now: Instant) -> Bool {
+        now - holding.renewedAt >= fleet.leaseDuration * 2 / 3
+    }
+
+    /// The next request, or nil when none is due. `wanted`: a signal wants a hard taint.
+    /// `mayRelease`: the Node is known to carry no hard own taint.
+    public mutating func next(wanted: Bool, mayRelease: Bool, _ fleet: Config.Fleet, at now: Instant) -> Request? {
+        switch phase {
+        case .idle:
+            guard wanted else { return nil }
+            phase = .waiting
+            attemptRequests = 0
+            return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
+        case let .holding(holding):
+            if Self.givenUp(holding, fleet, at: now) {
+                // Its own slot first: it may well still be its own when the server answers.
+                phase = .waiting
+                cursor = holding.index
+                attemptRequests = 0
+                return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
+            }
+            let beyondLimit = slots(fleet).map { holding.index >= $0 } ?? false
+            if (!wanted || beyondLimit || !fleet.isEnabled) && mayRelease { return .release(holding) }
+            if fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.holding) && fleet.isEnabled { return .readFleetSize }
+            guard now - holding.renewedAt >= fleet.leaseDuration / 3, renewBackoff.allows(at: now) else { return nil }
+            return .renew(holding)
+        case .waiting:
+            guard wanted, fleet.isEnabled else {
+                phase = .idle
+                shortage = nil
+                attemptBackoff.recordSuccess()
+                return nil
+            }
+            guard attemptBackoff.allows(at: now) else { return nil }
+            if fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.acquiring) { return .readFleetSize }
+            if findOwnPending { return .findOwn }
+            guard let slots = slots(fleet) else { return nil }
+            let index = (cursor ?? FleetSlots.firstSlot(for: identity, slots: slots)) % slots
+            cursor = index
+            switch probed {
+            case .absent:
+                return .create(index)
+            case let .acquirable(record):
+                let fromAnother = !record.holder.isEmpty && record.holder != identity
+                return .take(index: index, resourceVersion: record.resourceVersion,
+                             transitions: record.transitions + (fromAnother ? 1 : 0))
+            case nil:
+                guard attemptRequests < Self.requestsPerAttempt else {
+                    endAttempt(shortage ?? .limitReached, at: now, jitter: 0.5)
+                    return nil
+                }
+                return .probe(index)
+            }
+        }
+    }
+
+    private func fleetSizeIsOld(at now: Instant, maxAge: Duration) -> Bool {
+        fleetSizeReadAt.map { now - $0 >= maxAge } ?? true
+    }
+
+    private func expired(_ index: Int, _ record: SlotRecord, _ fleet: Config.Fleet, at now: Instant) -> Bool {
+        guard let watched, watched.index == index, watched.resourceVersion == record.resourceVersion else { return false }
+        return now - watched.since >= record.leaseDuration ?? fleet.leaseDuration
+    }
+
+    /// What `outcome` of `request` changes. `sentAt`: when the request went out;
+    /// `jitter` in 0..<1 spreads the next attempt.
+    public mutating func record(
+        _ outcome: Outcome, of request: Request, _ fleet: Config.Fleet, sentAt: Instant, at now: Instant, jitter: Double
+    ) {
+        if case .waiting = phase { attemptRequests += 1 }
+        switch (request, outcome) {
+        case let (.readFleetSize, .fleetSize(size)):
+            fleetSize = size
+            fleetSizeReadAt = now
+            attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size)
+            // Not counted: the read is what an attempt starts with.
+            if case .waiting = phase { attemptRequests -= 1 }
+        case let (.findOwn, .own(index, record)):
+            findOwnPending = false
+            cursor = index
+            probed = .acquirable(record)
+        case (.findOwn, .noOwn):
+            findOwnPending = false
+        case let (.probe(index), .seen(record)):
+            observe(index, record, fleet, at: now, jitter: jitter)
+        case let (.create(index), .written(resourceVersion)):
+            hold(Holding(index: index, resourceVersion: resourceVersion, transitions: 0, renewedAt: sentAt))
+        case let (.take(index, _, transitions), .written(resourceVersion)):
+            hold(Holding(index: index, resourceVersion: resourceVersion, transitions: transitions, renewedAt: sentAt))
+        case (.create(let index), .conflict), (.take(let index, _, _), .conflict):
+            // Another node won this slot: the next one, at once (within the attempt's budget).
+            probed = nil
+            watched = nil
+            cursor = index + 1
+            if attemptRequests >= Self.requestsPerAttempt { endAttempt(.limitReached, at: now, jitter: jitter) }
+        case let (.renew(holding), .written(resourceVersion)):
+            var renewed = holding
+            renewed.resourceVersion = resourceVersion
+            renewed.renewedAt = sentAt
+            phase = .holding(renewed)
+            renewBackoff.recordSuccess()
+        case let (.renew(holding), .conflict):
+            // Someone else changed the record: taken over (or edited). Probe it again, as
+            // any waiting node would.
+            phase = .waiting
+            cursor = holding.index
+            watched = nil
+            attemptRequests = 0
+        case (.renew, .failed):
+            renewBackoff.cap = fleet.leaseDuration / 6
+            renewBackoff.recordFailure(at: now, jitter: jitter)
+        case (.release, _):
+            // A failed release expires on its own: it is no longer renewed.
+            phase = .idle
+            cursor = nil
+            watched = nil
+        case let (_, .failed(failure)):
+            if case .holding = phase { return }  // a failed size read keeps the slot
+            probed = nil
+            endAttempt(.failed(failure), at: now, jitter: jitter)
+        default:
+            // An outcome that does not answer the request: the caller's bug; nothing changes.
+            break
+        }
+    }
+
+    private mutating func observe(_ index: Int, _ record: SlotRecord?, _ fleet: Config.Fleet, at now: Instant, jitter: Double) {
+        guard let record else {
+            probed = .absent
+            return
+        }
+        if record.holder.isEmpty || record.holder == identity || expired(index, record, fleet, at: now) {
+            probed = .acquirable(record)
+            return
+        }
+        probed = nil
+        if let watched, watched.index == index, watched.resourceVersion != record.resourceVersion {
+            // A live holder: watch the next slot from the next attempt on.
+            self.watched = nil
+            cursor = index + 1
+        } else if watched?.index != index {
+            watched = (index, record.resourceVersion, now)
+        }
+        endAttempt(.limitReached, at: now, jitter: jitter)
+    }
+
+    private mutating func hold(_ holding: Holding) {
+        phase = .holding(holding)
+        shortage = nil
+        probed = nil
+        watched = nil
+        attemptBackoff.recordSuccess()
+        renewBackoff.recordSuccess()
+    }
+
+    private enum Probed: Equatable, Sendable {
+        case absent
+        /// Free, this node's own, or expired.
+        case acquirable(SlotRecord)
+    }
+
+    private mutating func endAttempt(_ shortage: Shortage, at now: Instant, jitter: Double) {
+        self.shortage = shortage
+        attemptRequests = 0
+        attemptBackoff.recordFailure(at: now, jitter: jitter)
+    }
+
+    /// When the policy next wants to act on its own (renewal, the next attempt); nil when
+    /// it waits for nothing.
+    public func nextDue(_ fleet: Config.Fleet) -> Instant? {
+        switch phase {
+        case .idle: nil
+        case let .holding(holding):
+            max(holding.renewedAt + fleet.leaseDuration / 3, renewBackoff.notBefore ?? holding.renewedAt)
+        case .waiting: attemptBackoff.notBefore
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// What the fleet guard does with the API server: read its DaemonSet's size, and read and
+/// write slot Leases in the agent's namespace. Each call is one request (plus one retry
+/// after a 401 with a re-read token), as in `NodeAPI`.
+public protocol FleetAPI: Sendable {
+    /// `status.desiredNumberScheduled` of the DaemonSet (0 when the status has none yet).
+    func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int
+
+    /// The Lease, nil when there is none (404).
+    func lease(namespace: String, name: String) async throws(KubeError) -> Lease?
+
+    /// The Leases matching `labelSelector` (e.g. `autotaint.dev/role=fleet-slot`).
+    func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease]
+
+    /// Creates `lease`; 409 (AlreadyExists) when the name is taken.
+    func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease
+
+    /// Merges `spec` into the Lease if it is still at `resourceVersion`; 409 otherwise.
+    func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
+        async throws(KubeError) -> Lease
+}
