@@ -1,6 +1,6 @@
 extension Config {
     /// The fleet guard's settings, checked even while it is off, so turning it on later
-    /// cannot surprise.
+    /// cannot surprise; only the rule between leaseDuration and the interval waits for it.
     var fleetViolations: [RuleViolation] {
         var found: [RuleViolation] = []
         if !(0...100).contains(fleet.maxTaintedPercent) {
@@ -16,7 +16,7 @@ extension Config {
             || fleet.leaseDuration != .seconds(fleet.leaseDuration.components.seconds) {
             found.append(RuleViolation("fleet.leaseDuration",
                 "\(lease) must be whole seconds from 3s to 1h (Leases count in seconds; renewals go every third of it)"))
-        } else if fleet.leaseDuration < sampling.interval * 3 {
+        } else if fleet.isEnabled && fleet.leaseDuration < sampling.interval * 3 {
             let reason = "holders renew on ticks, every third of leaseDuration"
             found.append(RuleViolation([
                 .init(key: "fleet.leaseDuration",

@@ -33,7 +33,7 @@ struct ConfigErrorTableTests {
 
         // Keys
         BadConfig("dryrun: true\n",
-                  "autotaint.yaml:1: dryrun: unknown key; allowed here: nodeName, sampling, signals, prometheus, heartbeat, shutdown, server, dryRun"),
+                  "autotaint.yaml:1: dryrun: unknown key; allowed here: nodeName, sampling, signals, prometheus, heartbeat, fleet, shutdown, server, dryRun"),
         BadConfig("signals:\n  cpu:\n    hihgPercent: 85\n",
                   "autotaint.yaml:3: signals.cpu.hihgPercent: unknown key; allowed here: enabled, highPercent, lowPercent, for, recoverFor, minHold, taint, condition, enforce, allowNoExecute"),
         BadConfig("signals:\n  disk: {enabled: true}\n",
@@ -96,13 +96,13 @@ struct ConfigErrorTableTests {
                   "autotaint.yaml:2: prometheus.timeout: 2m must be longer than 0s and at most 1m"),
         BadConfig("prometheus:\n  staleAfter: 8s\n",
                   "autotaint.yaml:2: prometheus.staleAfter: 8s must be at least twice sampling.interval (5s) so that one late sample does not make a signal unknown"),
-        BadConfig("sampling:\n  interval: 45s\n",
+        BadConfig("sampling:\n  interval: 45s\nfleet: {maxTaintedPercent: 0}\n",
                   "autotaint.yaml:2: sampling.interval: 45s must be at most half of prometheus.staleAfter (1m) so that one late sample does not make a signal unknown"),
         BadConfig("heartbeat: 30s\n",
                   "autotaint.yaml:1: heartbeat: 30s must be between 1m and 1h: more often loads the API server, less often makes conditions look stale"),
         BadConfig("heartbeat: 2h\n",
                   "autotaint.yaml:1: heartbeat: 2h must be between 1m and 1h: more often loads the API server, less often makes conditions look stale"),
-        BadConfig("sampling: {interval: 2m}\nprometheus: {staleAfter: 5m}\nheartbeat: 1m\n",
+        BadConfig("sampling: {interval: 2m}\nprometheus: {staleAfter: 5m}\nheartbeat: 1m\nfleet: {maxTaintedPercent: 0}\n",
                   "autotaint.yaml:3: heartbeat: 1m must be at least sampling.interval (2m)"),
 
         // Sources and endpoints
@@ -148,6 +148,30 @@ struct ConfigErrorTableTests {
                   #"autotaint.yaml:3: signals.cpu.condition: "cpu-pressure" is not a condition type: it must be CamelCase, a capital letter then letters and digits"#),
         BadConfig("signals:\n  memory:\n    enabled: true\n    condition: CPUPressure\n",
                   "autotaint.yaml:4: signals.memory.condition: CPUPressure is already the condition of signals.cpu; each enabled signal needs its own"),
+
+        // The fleet guard
+        BadConfig("fleet:\n  maxTaintedPercnt: 30\n",
+                  "autotaint.yaml:2: fleet.maxTaintedPercnt: unknown key; allowed here: maxTaintedPercent, maxTainted, overflowEffect, leaseDuration, daemonSet"),
+        BadConfig("fleet:\n  maxTaintedPercent: 130\n",
+                  "autotaint.yaml:2: fleet.maxTaintedPercent: 130 must be between 0 (guard off) and 100 (percent of the DaemonSet's nodes)"),
+        BadConfig("fleet:\n  maxTaintedPercent: -5\n",
+                  "autotaint.yaml:2: fleet.maxTaintedPercent: -5 must be between 0 (guard off) and 100 (percent of the DaemonSet's nodes)"),
+        BadConfig("fleet:\n  maxTainted: 2.5\n",
+                  "autotaint.yaml:2: fleet.maxTainted: 2.5 must be a whole number of nodes from 0 (no absolute cap) to 1000000"),
+        BadConfig("fleet:\n  overflowEffect: NoSchedule\n",
+                  #"autotaint.yaml:2: fleet.overflowEffect: "NoSchedule" is not one of PreferNoSchedule, None"#),
+        BadConfig("fleet:\n  leaseDuration: 2s\n",
+                  "autotaint.yaml:2: fleet.leaseDuration: 2s must be whole seconds from 3s to 1h (Leases count in seconds; renewals go every third of it)"),
+        BadConfig("fleet:\n  leaseDuration: 4500ms\n",
+                  "autotaint.yaml:2: fleet.leaseDuration: 4s500ms must be whole seconds from 3s to 1h (Leases count in seconds; renewals go every third of it)"),
+        BadConfig("fleet:\n  leaseDuration: 12s\n",
+                  "autotaint.yaml:2: fleet.leaseDuration: 12s must be at least three times sampling.interval (5s): holders renew on ticks, every third of leaseDuration"),
+        BadConfig("sampling:\n  interval: 45s\nprometheus: {staleAfter: 2m}\n",
+                  "autotaint.yaml:2: sampling.interval: 45s must be at most a third of fleet.leaseDuration (2m): holders renew on ticks, every third of leaseDuration"),
+        BadConfig("fleet:\n  daemonSet: Autotaint\n",
+                  #"autotaint.yaml:2: fleet.daemonSet: "Autotaint" is not a DaemonSet name: it must be a DNS subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters"#),
+        BadConfig("", environment: ["AUTOTAINT_FLEET_MAXTAINTEDPERCENT": "all"],
+                  #"autotaint.yaml: AUTOTAINT_FLEET_MAXTAINTEDPERCENT: "all" is not a number"#),
 
         // Environment overrides
         BadConfig("", environment: ["AUTOTAINT_SIGNALS_CPU_HIHGPERCENT": "85"],

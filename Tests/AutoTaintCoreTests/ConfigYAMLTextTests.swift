@@ -52,6 +52,12 @@ struct ConfigYAMLTextTests {
               timeout: 5s
               staleAfter: 1m
             heartbeat: 5m
+            fleet:
+              maxTaintedPercent: 30
+              maxTainted: 0
+              overflowEffect: PreferNoSchedule
+              leaseDuration: 2m
+              daemonSet: autotaint
             shutdown:
               removeTaints: true
             server:
@@ -85,6 +91,11 @@ struct ConfigYAMLTextTests {
         config.prometheus.timeout = .milliseconds(800)
         config.prometheus.staleAfter = .seconds(3)
         config.heartbeat = .seconds(3600)
+        config.fleet.maxTaintedPercent = 12.5
+        config.fleet.maxTainted = 40
+        config.fleet.overflowEffect = .none
+        config.fleet.leaseDuration = .seconds(45)
+        config.fleet.daemonSet = "autotaint-canary"
         config.shutdown.removeTaints = false
         config.server.address = "0.0.0.0:8080"
         config.dryRun = true

@@ -1,0 +1,121 @@
+import Testing
+@testable import AutoTaintCore
+
+@Suite("Fleet guard arithmetic: K from N, retry cap, slot names")
+struct FleetSlotsTests {
+    static func fleet(_ percent: Double, cap: Double = 0) -> Config.Fleet {
+        var fleet = Config.Fleet()
+        fleet.maxTaintedPercent = percent
+        fleet.maxTainted = cap
+        return fleet
+    }
+
+    @Test(arguments: [
+        // (N, percent, maxTainted, K)
+        (0, 30.0, 0.0, 1), (1, 30, 0, 1), (3, 30, 0, 1), (4, 30, 0, 1), (7, 30, 0, 2), (10, 30, 0, 3),
+        (20, 30, 0, 6), (5_000, 30, 0, 1_500), (10, 100, 0, 10), (10, 1, 0, 1), (3, 33.3, 0, 1),
+        (1_000, 30, 50, 50), (10, 30, 5, 3), (10, 30, 3, 3), (10, 30, 1, 1), (7, 14.29, 0, 1),
+    ])
+    func slotCount(fleetSize: Int, percent: Double, cap: Double, expected: Int) {
+        #expect(FleetSlots.count(fleetSize: fleetSize, Self.fleet(percent, cap: cap)) == expected)
+    }
+
+    @Test func guardOffHasNoCount() {
+        #expect(FleetSlots.count(fleetSize: 100, Self.fleet(0)) == nil)
+        #expect(FleetSlots.count(fleetSize: 100, Self.fleet(0, cap: 5)) == nil)
+    }
+
+    @Test(arguments: [(0, 5), (20, 5), (25, 5), (100, 20), (1_000, 200), (5_000, 1_000), (6_000, 1_200), (100_000, 1_200)])
+    func retryCapGrowsWithTheFleet(fleetSize: Int, seconds: Int) {
+        #expect(FleetSlots.retryCap(fleetSize: fleetSize) == .seconds(seconds))
+    }
+
+    @Test func firstSlotIsStableAndInRange() {
+        for slots in [1, 2, 6, 1_500] {
+            for node in ["node-1", "node-2", "ip-10-0-0-1.ec2.internal", ""] {
+                let first = FleetSlots.firstSlot(for: node, slots: slots)
+                #expect((0..<slots).contains(first))
+                #expect(first == FleetSlots.firstSlot(for: node, slots: slots))
+            }
+        }
+        // Twenty nodes spread over six slots, not all on one.
+        let used = Set((0..<20).map { FleetSlots.firstSlot(for: "node-\($0)", slots: 6) })
+        #expect(used.count >= 4)
+    }
+
+    @Test func leaseNamesRoundTrip() {
+        #expect(FleetSlots.leaseName(0) == "autotaint-slot-0")
+        #expect(FleetSlots.index(ofLease: "autotaint-slot-17") == 17)
+        for other in ["autotaint-slot-", "autotaint-slot-01", "autotaint-slot-x", "autotaint-slot--1", "kube-node-1", "autotaint-slot-١"] {
+            #expect(FleetSlots.index(ofLease: other) == nil, "\(other)")
+        }
+    }
+}
+
+@Suite("Fleet limit on a view: hard taints held back, conditions say why")
+struct FleetLimitTests {
+    static func pressureView(_ config: Config) -> DesiredNodeView {
+        DesiredNodeView(
+            ownTaints: [config.signals.cpu.taint],
+            conditions: [ConditionReport(type: "CPUPressure", status: .true, reason: "CPUUsageHigh",
+                                         message: "CPU 93.4% >= 80% for 30s (proc)")])
+    }
+
+    @Test func preferNoScheduleInstead() {
+        let config = Config()
+        let why = FleetLimit.shortageText(.limitReached, fleetSize: 10, slots: 3, config.fleet)
+        let limited = FleetLimit.withheld(Self.pressureView(config), why: why, config)
+        #expect(limited.ownTaints == [TaintSpec(key: "autotaint.dev/cpu-pressure", value: "true", effect: .preferNoSchedule)])
+        #expect(limited.conditions[0].message
+            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 3 of 10 nodes (30%) hold a slot; PreferNoSchedule instead")
+        #expect(limited.conditions[0].heldBack)
+        #expect(limited.conditions[0].status == .true)
+    }
+
+    @Test func noTaintInstead() {
+        var config = Config()
+        config.fleet.overflowEffect = .none
+        let limited = FleetLimit.withheld(Self.pressureView(config), why: "fleet guard: no slot yet", config)
+        #expect(limited.ownTaints.isEmpty)
+        #expect(limited.conditions[0].message.hasSuffix("; fleet guard: no slot yet; no taint instead"))
+    }
+
+    @Test func softTaintsAndOtherConditionsUntouched() {
+        var config = Config()
+        config.signals.memory.enabled = true
+        config.signals.memory.taint.effect = .preferNoSchedule
+        let memory = ConditionReport(type: "MemoryUsagePressure", status: .true, reason: "MemoryUsageHigh", message: "Memory 95%")
+        var view = Self.pressureView(config)
+        view.ownTaints.append(config.signals.memory.taint)
+        view.conditions.append(memory)
+        #expect(FleetLimit.wantsSlot(view))
+        let limited = FleetLimit.withheld(view, why: "w", config)
+        #expect(limited.ownTaints.map(\.effect) == [.preferNoSchedule, .preferNoSchedule])
+        #expect(limited.conditions[1] == memory)
+        #expect(!FleetLimit.wantsSlot(limited))
+    }
+
+    @Test func twoSignalsOnOneKeyAreNotDoubled() {
+        var config = Config()
+        config.signals.memory.enabled = true
+        config.signals.memory.taint = TaintSpec(key: "autotaint.dev/cpu-pressure", value: "true", effect: .preferNoSchedule)
+        var view = Self.pressureView(config)
+        view.ownTaints.append(config.signals.memory.taint)
+        #expect(FleetLimit.withheld(view, why: "w", config).ownTaints.count == 1)
+    }
+
+    @Test func shortageTexts() {
+        var fleet = Config.Fleet()
+        #expect(FleetLimit.shortageText(nil, fleetSize: nil, slots: nil, fleet) == "fleet guard: no slot yet")
+        fleet.maxTainted = 2
+        #expect(FleetLimit.shortageText(.limitReached, fleetSize: 10, slots: 2, fleet)
+            == "fleet limit: 2 of 10 nodes (maxTainted 2) hold a slot")
+        let forbidden = FleetFailure(.forbidden, "GET leases/autotaint-slot-0: forbidden")
+        #expect(FleetLimit.shortageText(.failed(forbidden), fleetSize: 10, slots: 3, fleet)
+            == "fleet guard: no slot: leases or the DaemonSet forbidden (apply the current rbac.yaml): GET leases/autotaint-slot-0: forbidden")
+    }
+
+    @Test func effectHardness() {
+        #expect(TaintEffect.noSchedule.isHard && TaintEffect.noExecute.isHard && !TaintEffect.preferNoSchedule.isHard)
+    }
+}

@@ -1,0 +1,279 @@
+import Testing
+@testable import AutoTaintCore
+
+/// One exchange of the state machine: at second `at`, with `wanted`/`mayRelease`, the policy
+/// asks for `request` (nil: none), and gets `outcome`.
+struct SlotStep: Sendable {
+    let at: Int
+    let wanted: Bool
+    let mayRelease: Bool
+    let request: SlotPolicy.Request?
+    let outcome: SlotPolicy.Outcome?
+
+    static func ask(_ at: Int, _ request: SlotPolicy.Request?, _ outcome: SlotPolicy.Outcome? = nil,
+                    wanted: Bool = true, mayRelease: Bool = false) -> SlotStep {
+        SlotStep(at: at, wanted: wanted, mayRelease: mayRelease, request: request, outcome: outcome)
+    }
+}
+
+struct SlotCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    var adopting = false
+    let steps: [SlotStep]
+    /// Whether the node may carry hard taints after the last step.
+    let holds: Bool
+    var testDescription: String { name }
+}
+
+private let me = "node-a"
+private func held(_ holder: String, _ rv: String, transitions: Int = 0) -> SlotPolicy.Outcome {
+    .seen(SlotRecord(holder: holder, resourceVersion: rv, leaseDuration: .seconds(30), transitions: transitions))
+}
+/// Slots are K = 3 of N = 10 at 30 %; this node's first slot.
+private let first = FleetSlots.firstSlot(for: me, slots: 3)
+private let second = (first + 1) % 3
+private let t0 = ContinuousClock.now
+private func holding(_ index: Int, _ rv: String, transitions: Int = 0, renewedAt: Int) -> SlotPolicy.Holding {
+    SlotPolicy.Holding(index: index, resourceVersion: rv, transitions: transitions, renewedAt: t0 + .seconds(renewedAt))
+}
+
+@Suite("SlotPolicy: acquire, hold, release, overflow as a table")
+struct SlotPolicyTests {
+    static let fleet: Config.Fleet = {
+        var fleet = Config.Fleet()
+        fleet.leaseDuration = .seconds(30)
+        return fleet
+    }()
+
+    static let cases: [SlotCase] = [
+        SlotCase(name: "not in pressure: no request at all", steps: [
+            .ask(0, nil, wanted: false), .ask(60, nil, wanted: false),
+        ], holds: false),
+        SlotCase(name: "absent slot: created", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, nil),
+        ], holds: true),
+        SlotCase(name: "free slot: taken with its resourceVersion, no transition counted", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("", "7", transitions: 4)),
+            .ask(0, .take(index: first, resourceVersion: "7", transitions: 4), .written(resourceVersion: "8")),
+        ], holds: true),
+        SlotCase(name: "create lost to another node (409): the next slot at once", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .conflict),
+            .ask(0, .probe(second), held("", "3")),
+            .ask(0, .take(index: second, resourceVersion: "3", transitions: 0), .written(resourceVersion: "4")),
+        ], holds: true),
+        SlotCase(name: "every slot lost in one attempt: backs off", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .conflict),
+            .ask(0, .probe(second), .seen(nil)),
+            .ask(0, .create(second), .conflict),
+            .ask(0, nil),
+        ], holds: false),
+        SlotCase(name: "held by a live node: waits, moves on when the record changes", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "10")),
+            .ask(0, nil),
+            .ask(5, .probe(first), held("node-b", "11")),
+            .ask(5, nil),
+            .ask(10, .probe(second), held("node-c", "20")),
+        ], holds: false),
+        SlotCase(name: "expired by observed time: unchanged for leaseDuration, taken, transition counted", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "10", transitions: 2)),
+            .ask(29, .probe(first), held("node-b", "10", transitions: 2)),
+            .ask(29, nil),
+            .ask(35, .probe(first), held("node-b", "10", transitions: 2)),
+            .ask(35, .take(index: first, resourceVersion: "10", transitions: 3), .written(resourceVersion: "12")),
+        ], holds: true),
+        SlotCase(name: "take-over lost (409): no slot, next slot next", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "10")),
+            .ask(31, .probe(first), held("node-b", "10")),
+            .ask(31, .take(index: first, resourceVersion: "10", transitions: 1), .conflict),
+            .ask(31, .probe(second), held("node-c", "20")),
+            .ask(31, nil),
+        ], holds: false),
+        SlotCase(name: "holder renews every leaseDuration/3 and never otherwise", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(9, nil),
+            .ask(10, .renew(holding(first, "5", renewedAt: 0)), .written(resourceVersion: "6")),
+            .ask(19, nil),
+            .ask(20, .renew(holding(first, "6", renewedAt: 10)), .written(resourceVersion: "7")),
+        ], holds: true),
+        SlotCase(name: "renewal conflict: slot lost, its own slot probed again at once", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(10, .renew(holding(first, "5", renewedAt: 0)), .conflict),
+            .ask(10, .probe(first), held("node-b", "9")),
+            .ask(10, nil),
+        ], holds: false),
+        SlotCase(name: "renewals failing for 2/3 of leaseDuration: gives the slot up before anyone may take it", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(10, .renew(holding(first, "5", renewedAt: 0)), .failed(FleetFailure(.unreachable, "refused"))),
+            .ask(10, nil),
+            .ask(19, .renew(holding(first, "5", renewedAt: 0)), .failed(FleetFailure(.unreachable, "refused"))),
+            .ask(20, .probe(first), .failed(FleetFailure(.unreachable, "refused"))),
+        ], holds: false),
+        SlotCase(name: "back after the outage: its own record still names it, taken back", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(20, .probe(first), held(me, "5")),
+            .ask(20, .take(index: first, resourceVersion: "5", transitions: 0), .written(resourceVersion: "6")),
+        ], holds: true),
+        SlotCase(name: "leaving pressure: renews until the Node is written, then releases", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .seen(nil)),
+            .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(10, .renew(holding(first, "5", renewedAt: 0)), .written(resourceVersion: "6"), wanted: false),
+            .ask(11, .release(holding(first, "6", renewedAt: 10)), .written(resourceVersion: "7"), wanted: false, mayRelease: true),
+            .ask(12, nil, wanted: false, mayRelease: true),
+        ], holds: false),
+        SlotCase(name: "fleet size forbidden: no slot, backs off", steps: [
+            .ask(0, .readFleetSize, .failed(FleetFailure(.forbidden, "GET daemonsets/autotaint: forbidden"))),
+            .ask(0, nil),
+            .ask(2, .readFleetSize, .failed(FleetFailure(.forbidden, "GET daemonsets/autotaint: forbidden"))),
+        ], holds: false),
+        SlotCase(name: "leases forbidden: no slot", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), .failed(FleetFailure(.forbidden, "GET leases/x: forbidden"))),
+            .ask(0, nil),
+        ], holds: false),
+        SlotCase(name: "restart with a hard taint: finds its own slot first", adopting: true, steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .findOwn, .own(index: 2, SlotRecord(holder: me, resourceVersion: "40", transitions: 1))),
+            .ask(0, .take(index: 2, resourceVersion: "40", transitions: 1), .written(resourceVersion: "41")),
+        ], holds: true),
+        SlotCase(name: "restart with a hard taint and no slot of its own: probes", adopting: true, steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .findOwn, .noOwn),
+            .ask(0, .probe(first), held("node-b", "1")),
+            .ask(0, nil),
+        ], holds: false),
+    ]
+
+    @Test(arguments: cases)
+    func table(_ slotCase: SlotCase) {
+        var policy = SlotPolicy(identity: me, adopting: slotCase.adopting)
+        for (number, step) in slotCase.steps.enumerated() {
+            let now = t0 + .seconds(step.at)
+            let request = policy.next(wanted: step.wanted, mayRelease: step.mayRelease, Self.fleet, at: now)
+            #expect(request == step.request, "step \(number + 1) at \(step.at)s")
+            if let request, let outcome = step.outcome {
+                policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 1)
+            }
+        }
+        let end = t0 + .seconds(slotCase.steps.last?.at ?? 0)
+        #expect(policy.holdsSlot(Self.fleet, at: end) == slotCase.holds)
+    }
+
+    @Test func shortageNamesTheCause() {
+        var policy = SlotPolicy(identity: me, adopting: false)
+        _ = policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0)
+        let forbidden = FleetFailure(.forbidden, "GET daemonsets/autotaint: forbidden")
+        policy.record(.failed(forbidden), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
+        #expect(policy.shortage == .failed(forbidden))
+        #expect(policy.phase == .waiting)
+        #expect(policy.nextDue(Self.fleet) == t0 + .milliseconds(500))
+        // Leaving pressure forgets it all.
+        #expect(policy.next(wanted: false, mayRelease: true, Self.fleet, at: t0) == nil)
+        #expect(policy.phase == .idle && policy.shortage == nil && policy.nextDue(Self.fleet) == nil)
+    }
+
+    /// Waiting nodes back off up to the cap N gives, and the jitter spreads them over its
+    /// second half.
+    @Test func waitingBacksOffToTheCapOfTheFleet() {
+        var policy = SlotPolicy(identity: me, adopting: false)
+        var now = t0
+        var waits: [Duration] = []
+        for _ in 0..<12 {
+            var version = 0
+            while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: now) {
+                version += 1
+                // A live holder: its record changes between any two looks.
+                let outcome: SlotPolicy.Outcome = request == .readFleetSize ? .fleetSize(100) : held("node-b", "\(now)\(version)")
+                policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 1)
+            }
+            let due = policy.nextDue(Self.fleet)!
+            waits.append(due - now)
+            now = due
+        }
+        #expect(waits.first == .seconds(1))
+        #expect(waits.last == FleetSlots.retryCap(fleetSize: 100))
+        #expect(waits.allSatisfy { $0 <= .seconds(20) })
+    }
+
+    /// Holds slot `first` of K = 3 from t0 and renews it every 10 s up to `until`; the
+    /// fleet size read every 5 min gives `sizes` in turn.
+    private func holdThrough(until: Int, sizes: [SlotPolicy.Outcome], mayRelease: Bool = false) -> (SlotPolicy, [SlotPolicy.Request]) {
+        var policy = SlotPolicy(identity: me, adopting: false)
+        var sizes = sizes
+        var asked: [SlotPolicy.Request] = []
+        for second in 0...until {
+            let now = t0 + .seconds(second)
+            for _ in 0..<4 {
+                guard let request = policy.next(wanted: true, mayRelease: mayRelease, Self.fleet, at: now) else { break }
+                asked.append(request)
+                let outcome: SlotPolicy.Outcome = switch request {
+                case .readFleetSize: sizes.isEmpty ? .fleetSize(10) : sizes.removeFirst()
+                case .probe: .seen(nil)
+                default: .written(resourceVersion: "\(second)")
+                }
+                policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 1)
+            }
+        }
+        return (policy, asked)
+    }
+
+    @Test func holderRereadsTheFleetSizeEveryFiveMinutes() {
+        let (policy, asked) = holdThrough(until: 600, sizes: [])
+        #expect(asked.filter { $0 == .readFleetSize }.count == 3)
+        #expect(asked.filter { if case .renew = $0 { true } else { false } }.count == 60)
+        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(600)))
+    }
+
+    @Test func aFailedSizeReadKeepsTheSlot() {
+        let (policy, _) = holdThrough(until: 320, sizes: [.fleetSize(10), .failed(FleetFailure(.serverError, "503"))])
+        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(320)))
+        #expect(policy.fleetSize == 10)
+    }
+
+    @Test func shrunkBelowItsIndexReleasesOnceTheNodeIsSoft() {
+        // N = 4 → K = 1: only slot 0 remains.
+        let (kept, asked) = holdThrough(until: 301, sizes: [.fleetSize(10), .fleetSize(4)])
+        #expect(kept.holdsSlot(Self.fleet, at: t0 + .seconds(301)) == (first == 0))
+        #expect(!asked.contains { if case .release = $0 { true } else { false } }, "never while the Node may be hard")
+        let (released, askedToRelease) = holdThrough(until: 301, sizes: [.fleetSize(10), .fleetSize(4)], mayRelease: true)
+        if first != 0 {
+            #expect(askedToRelease.contains { if case .release = $0 { true } else { false } })
+            // and then acquires again, within the new K
+            #expect(askedToRelease.last == .create(0) || released.holdsSlot(Self.fleet, at: t0 + .seconds(301)))
+        }
+    }
+
+    @Test func holdsOnlyBelowK() {
+        var policy = SlotPolicy(identity: me, adopting: false)
+        var fleet = Self.fleet
+        for (request, outcome) in [(SlotPolicy.Request.readFleetSize, SlotPolicy.Outcome.fleetSize(10)),
+                                   (.probe(first), .seen(nil)), (.create(first), .written(resourceVersion: "1"))] {
+            #expect(policy.next(wanted: true, mayRelease: false, fleet, at: t0) == request)
+            policy.record(outcome, of: request, fleet, sentAt: t0, at: t0, jitter: 0)
+        }
+        #expect(policy.holdsSlot(fleet, at: t0))
+        fleet.maxTainted = 1
+        #expect(policy.holdsSlot(fleet, at: t0) == (first == 0))
+        fleet.maxTaintedPercent = 0
+        #expect(!policy.holdsSlot(fleet, at: t0))
+    }
+}
