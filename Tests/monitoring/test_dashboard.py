@@ -43,11 +43,22 @@ def test_the_datasource_and_the_node_are_variables():
     assert len({panel["id"] for panel in DASHBOARD["panels"]}) == len(DASHBOARD["panels"])
 
 
+def test_the_panels_do_not_overlap():
+    cells = {}
+    for panel in DASHBOARD["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0 and grid["w"] > 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, (panel["title"], cells.get((x, y)))
+                cells[(x, y)] = panel["title"]
+
+
 def test_the_panels_the_issue_and_readme_name():
     assert set(PANELS) == {
         "Usage against thresholds: $signal", "State", "Tainted nodes", "Fleet share tainted",
-        "API requests by code", "Sample errors by reason", "Config reloads",
-        "Last tick age, in sampling intervals", "Agent CPU", "Agent memory", "Versions"}
+        "Fleet slots held vs K", "Nodes in fleet overflow", "API requests by code", "Sample errors by reason",
+        "Config reloads", "Last tick age, in sampling intervals", "Agent CPU", "Agent memory", "Versions"}
     assert PANELS["Usage against thresholds: $signal"]["repeat"] == "signal"
     usage = " ".join(queries(PANELS["Usage against thresholds: $signal"]))
     assert 'bound="high"' in usage and 'bound="low"' in usage
@@ -57,7 +68,7 @@ def test_the_panels_the_issue_and_readme_name():
 
 
 def test_per_node_panels_follow_the_node_variable():
-    fleet = {"Tainted nodes", "Fleet share tainted", "Versions"}
+    fleet = {"Tainted nodes", "Fleet share tainted", "Fleet slots held vs K", "Nodes in fleet overflow", "Versions"}
     for title, panel in PANELS.items():
         for expr in queries(panel):
             if title not in fleet:
@@ -102,6 +113,8 @@ def test_every_query_runs_against_the_real_agent(monitored):
     ("Agent memory", lambda v: 1e6 < v < 200e6),
     ("Agent CPU", lambda v: 0 <= v < 2),
     ("Fleet share tainted", lambda v: v == 1.0),
+    # One node (N = 1, so K = 1) in memory pressure takes the one slot.
+    ("Fleet slots held vs K", lambda v: v == 1.0),
 ])
 def test_the_agents_own_figures_are_plausible(monitored, title, expected):
     prometheus = monitored.prometheus
