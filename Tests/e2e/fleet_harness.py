@@ -1,0 +1,499 @@
+"""Many real agents against one fake API server, for the fleet guard's end-to-end tests
+(test_fleet.py) and its bench (bench/fleet.py): one harness for both.
+
+- `Fleet`: the fake API server (`python3 -m fakeapi` in its own process, bench/harness.py's
+  `FakeAPI`, so its CPU and its GIL are not this process's) with Nodes node-00…node-NN, a
+  `StandInPrometheus` serving each node's CPU load as the test sets it, and one real
+  `autotaint run` per Node, each with its own config file and log file.
+- `Timeline`: the fake's taint history (`GET /taint-history` on its admin port: every
+  committed write of a Node's taints, in commit order) replayed, to tell how many Nodes
+  carried a hard own taint (NoSchedule/NoExecute, key `autotaint.dev/…`) at every moment.
+- `NodeSampler`: the same count from all Nodes read every 100 ms, a second check that does
+  not depend on the history.
+- `guard_summary`: the guard's requests (paths with `/leases` or `/daemonsets`) in the
+  fake's request log, by verb, with bytes, holders' renewals told from waiters' attempts.
+
+Nothing here reads an agent's log except to show it when something fails. Every wait has
+a deadline, every loop a bound; `Fleet.stop` kills every agent it started, also after a
+failure.
+"""
+import collections
+import json
+import signal
+import ssl
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from agent_process import REPO, Agent, clean_env
+from stand_in_prometheus import QUERY, StandInPrometheus
+from waiting import wait_until
+
+sys.path.insert(0, str(REPO / "bench"))
+from harness import STARTED, FakeAPI  # noqa: E402  (bench/harness.py: the fake in a process of its own)
+
+OWN_PREFIX = "autotaint.dev/"
+HARD_EFFECTS = ("NoSchedule", "NoExecute")
+NAMESPACE = "default"
+DAEMONSET = "autotaint"
+SLOT_SELECTOR = "autotaint.dev/role=fleet-slot"
+LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"
+INTERVAL = 1.0  # sampling.interval of every agent here
+
+
+def retry_cap(nodes: int) -> float:
+    """The longest wait between two slot attempts of a waiting node, as the contract gives
+    it: max(5 s, N × 80 ms), at most 10 min (the agent's FleetSlots.retryCap uses 200 ms a
+    node and 20 min; both give 5 s for N ≤ 25)."""
+    return min(max(5.0, nodes * 0.08), 600.0)
+
+
+def slots_for(nodes: int, percent: float) -> int:
+    """K = max(1, floor(percent × N / 100)); 0 while the guard is off."""
+    return 0 if percent == 0 else max(1, int(percent * nodes // 100))
+
+
+def classify(taints) -> str | None:
+    """'hard' when the Node carries an own NoSchedule/NoExecute taint, 'soft' when only an
+    own PreferNoSchedule one, None when neither."""
+    own = [t for t in taints or [] if t.get("key", "").startswith(OWN_PREFIX)]
+    if any(t.get("effect") in HARD_EFFECTS for t in own):
+        return "hard"
+    if any(t.get("effect") == "PreferNoSchedule" for t in own):
+        return "soft"
+    return None
+
+
+# -- the observer: the taint history replayed ---------------------------------------------------
+
+class Timeline:
+    """The taint history replayed: after each committed taint write, which Nodes carry a
+    hard own taint and which only a PreferNoSchedule one. Nodes start with no taints."""
+
+    def __init__(self, entries: list[dict]):
+        self.entries = sorted(entries, key=lambda e: e["seq"])
+        state: dict[str, str | None] = {}
+        self.steps: list[tuple[float, frozenset, frozenset, dict]] = []  # (time, hard, soft, entry)
+        for entry in self.entries:
+            state[entry["node"]] = classify(entry.get("taints"))
+            hard = frozenset(n for n, c in state.items() if c == "hard")
+            soft = frozenset(n for n, c in state.items() if c == "soft")
+            self.steps.append((entry["time"], hard, soft, entry))
+
+    def at(self, moment: float) -> tuple[frozenset, frozenset]:
+        """(hard Nodes, soft Nodes) at `moment`."""
+        current = (frozenset(), frozenset())
+        for at, hard, soft, _ in self.steps:
+            if at > moment:
+                break
+            current = (hard, soft)
+        return current
+
+    def window(self, since: float, until: float = float("inf")):
+        """The states in force during [since, until]: the one at `since`, then each change."""
+        hard, soft = self.at(since)
+        yield since, hard, soft
+        for at, hard, soft, _ in self.steps:
+            if since < at <= until:
+                yield at, hard, soft
+
+    def max_hard(self, since: float, until: float = float("inf"), among=None) -> tuple[int, float, frozenset]:
+        """The most Nodes (of `among`, default all) carrying a hard own taint at once in the
+        window: (count, when first reached, which)."""
+        best = (-1, since, frozenset())
+        for at, hard, _ in self.window(since, until):
+            counted = hard if among is None else hard & frozenset(among)
+            if len(counted) > best[0]:
+                best = (len(counted), at, counted)
+        return best
+
+    def max_soft(self, since: float, until: float = float("inf")) -> int:
+        return max(len(soft) for _, _, soft in self.window(since, until))
+
+    def spans_over(self, limit: int, since: float, until: float = float("inf")) -> list[tuple[float, float, frozenset]]:
+        """The stretches of the window in which more than `limit` Nodes were hard-tainted:
+        (start, end, the most Nodes at once in it); a stretch still open ends at `until`
+        (or now)."""
+        spans, start, worst = [], None, frozenset()
+        for at, hard, _ in self.window(since, until):
+            if len(hard) > limit:
+                if start is None:
+                    start, worst = at, hard
+                elif len(hard) > len(worst):
+                    worst = hard
+            elif start is not None:
+                spans.append((start, at, worst))
+                start = None
+        if start is not None:
+            spans.append((start, min(until, time.time()), worst))
+        return spans
+
+    def first_hard(self, node: str, since: float) -> float | None:
+        """When `node` first carried a hard own taint after `since`."""
+        for at, hard, _, entry in self.steps:
+            if at > since and node in hard:
+                return at
+        return None
+
+    def excerpt(self, since: float, until: float = float("inf"), limit: int = 60) -> str:
+        """The history's lines in the window, for a failure message."""
+        lines = []
+        for at, hard, soft, entry in self.steps:
+            if since <= at <= until:
+                effects = ",".join(f"{t['key'].removeprefix(OWN_PREFIX)}:{t.get('effect')}"
+                                   for t in entry.get("taints") or []) or "-"
+                lines.append(f"  {at:.3f} seq {entry['seq']} {entry['node']} [{effects}] → hard {len(hard)} "
+                             f"soft {len(soft)}")
+        if len(lines) > limit:
+            lines = lines[:limit // 2] + [f"  … {len(lines) - limit} more …"] + lines[-limit // 2:]
+        return "\n".join(lines)
+
+
+class NodeSampler:
+    """Reads all Nodes every `period` s in a thread (the fake's admin `GET /nodes`, or a
+    LIST over the Kubernetes API when the admin port has none) and keeps, per sample, the
+    hard- and soft-tainted Nodes. Stops by itself after `limit` seconds."""
+
+    def __init__(self, fleet: "Fleet", period: float = 0.1, limit: float = 900):
+        self.fleet, self.period = fleet, period
+        self.samples: list[tuple[float, frozenset, frozenset]] = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + limit
+        self._thread = threading.Thread(target=self._run, daemon=True, name="node-sampler")
+        self._thread.start()
+
+    def _run(self):
+        tick = time.monotonic()
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            try:
+                at = time.time()
+                hard, soft = self.fleet.tainted_now()
+                self.samples.append((at, hard, soft))
+            except (OSError, ValueError, RuntimeError):
+                self.errors += 1
+            tick += self.period
+            self._stop.wait(max(0.0, tick - time.monotonic()))
+
+    def max_hard(self, since: float, until: float = float("inf"), among=None) -> tuple[int, int]:
+        """(most hard-tainted Nodes in one sample, samples taken) in the window."""
+        counts = [len(h if among is None else h & frozenset(among)) for at, h, _ in self.samples if since <= at <= until]
+        return (max(counts) if counts else -1), len(counts)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# -- the guard's requests in the fake's request log ------------------------------------------
+
+def is_guard_request(entry: dict) -> bool:
+    path = entry["path"]
+    return ((entry.get("user_agent") or "").startswith("autotaint/")
+            and (("/leases" in path and "/kube-node-lease/" not in path) or "/daemonsets" in path))
+
+
+def _holder_in(entry: dict) -> str | None:
+    try:
+        return (json.loads(entry.get("body") or "{}").get("spec") or {}).get("holderIdentity")
+    except (ValueError, AttributeError):
+        return None
+
+
+def guard_kind(entry: dict, holders: dict) -> str:
+    """What a guard request was: `daemonset` (the N read), `list`, `probe` (GET of one slot),
+    `create`, `take` (a PATCH that names a holder other than the slot's last one), `renew`
+    (a PATCH by the slot's holder), `release` (a PATCH emptying the holder), or `other`.
+    `holders`: each slot's holder as the log so far has it; updated here."""
+    path, method = entry["path"], entry["method"]
+    if "/daemonsets" in path:
+        return "daemonset"
+    name = path.rsplit("/", 1)[1] if not path.endswith("/leases") else None
+    if name is None:
+        if method == "GET":
+            return "list"
+        if method == "POST":
+            holder = _holder_in(entry)
+            if entry.get("status") == 201:
+                try:
+                    created = json.loads(entry.get("body") or "{}").get("metadata", {}).get("name")
+                except (ValueError, AttributeError):
+                    created = None
+                if created:
+                    holders[created] = holder
+            return "create"
+        return "other"
+    if method == "GET":
+        return "probe"
+    if method in ("PATCH", "PUT"):
+        holder = _holder_in(entry)
+        previous = holders.get(name)
+        kind = "release" if holder == "" else "renew" if holder is not None and holder == previous else "take"
+        if entry.get("status") == 200:
+            holders[name] = holder
+        return kind
+    return "other"
+
+
+def guard_summary(requests: list[dict], since: float = 0.0, until: float = float("inf")) -> dict:
+    """The guard's requests logged in [since, until): how many by verb and resource (`GET
+    lease`, `LIST leases`, `POST leases`, `PATCH lease`, `GET daemonset`), by kind (see
+    `guard_kind`; the slots' holders are followed from the start of the log), by status, and
+    their bytes (request and response bodies, when the fake logs them: `request_bytes`,
+    `response_bytes`; else the logged request body, ≤ 4 KiB, and no response figure)."""
+    holders: dict[str, str | None] = {}
+    verbs, kinds, statuses = collections.Counter(), collections.Counter(), collections.Counter()
+    request_bytes = response_bytes = 0
+    responses_known = True
+    count = 0
+    for entry in requests:
+        if not is_guard_request(entry):
+            continue
+        kind = guard_kind(entry, holders)  # before the window too, to know the holders
+        if not since <= entry["time"] < until:
+            continue
+        count += 1
+        kinds[kind] += 1
+        path = entry["path"]
+        resource = "daemonset" if "/daemonsets" in path else "leases" if path.endswith("/leases") else "lease"
+        verb = "LIST" if kind == "list" else entry["method"]
+        verbs[f"{verb} {resource}"] += 1
+        statuses[str(entry.get("status"))] += 1
+        request_bytes += entry.get("request_bytes", len((entry.get("body") or "").encode()))
+        if "response_bytes" in entry:
+            response_bytes += entry["response_bytes"] or 0
+        else:
+            responses_known = False
+    return {"count": count, "by_verb": dict(sorted(verbs.items())), "by_kind": dict(sorted(kinds.items())),
+            "by_status": dict(sorted(statuses.items())), "request_bytes": request_bytes,
+            "response_bytes": response_bytes if responses_known else None}
+
+
+# -- the fleet ------------------------------------------------------------------------------------
+
+class Fleet:
+    """`count` Nodes (node-00…), a stand-in Prometheus, and one agent per Node, all with
+    `fleet: {maxTaintedPercent: percent, leaseDuration: lease}` and thresholds 80/50 %
+    with no `for`, `recoverFor` or `minHold`: a node is in pressure on the first sample
+    at ≥ 80 % and out of it on the first at ≤ 50 %."""
+
+    def __init__(self, work: Path, count: int = 20, *, percent: float = 30, lease_seconds: int = 6,
+                 extra_fleet: str = ""):
+        self.work = Path(work)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.nodes = [f"node-{i:02d}" for i in range(count)]
+        self.percent, self.lease_seconds, self.extra_fleet = percent, lease_seconds, extra_fleet
+        self.K = slots_for(count, percent)
+        self.cap = retry_cap(count)
+        self.agents: dict[str, Agent] = {}
+        self.runs: collections.Counter = collections.Counter()
+        self.fake = self.prometheus = None
+        try:
+            self.fake = FakeAPI(self.work / "fakeapi", self.nodes)
+            self.info = self.fake.info
+            self._tls = ssl.create_default_context(cafile=self.info["ca"])
+            self._set_fleet_size(count)
+            self.prometheus = StandInPrometheus()
+            self.prometheus.set_all(0, self.nodes)
+            self.started_at = time.time()
+            for node in self.nodes:
+                self.start_agent(node)
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- the fake, through its admin port and its Kubernetes API --
+    def admin(self, method: str, path: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.info["admin_url"] + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data else {})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def api(self, method: str, path: str, body=None, content_type: str | None = None) -> tuple[int, dict]:
+        """One request to the fake's Kubernetes API over TLS with the token: (status, JSON)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.info["url"] + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.info['token']}")
+        request.add_header("Accept", "application/json")
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, context=self._tls, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            return error.code, json.loads(raw) if raw.strip().startswith(b"{") else {}
+
+    def _set_fleet_size(self, count: int) -> None:
+        """The DaemonSet reports `count` desired pods: set through the admin port where it
+        can be, else left to the fake's default (the number of Nodes)."""
+        try:
+            self.admin("POST", "/daemonsets", {"namespace": NAMESPACE, "name": DAEMONSET,
+                                               "desiredNumberScheduled": count})
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+        status, daemonset = self.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{DAEMONSET}")
+        assert status == 200 and daemonset["status"]["desiredNumberScheduled"] == count, (status, daemonset)
+
+    def all_nodes(self) -> list[dict]:
+        try:
+            listed = self.admin("GET", "/nodes")
+            return listed["items"] if isinstance(listed, dict) else listed
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+        status, listed = self.api("GET", "/api/v1/nodes")
+        if status != 200:
+            raise RuntimeError(f"LIST nodes: {status}")
+        return listed["items"]
+
+    def node(self, name: str) -> dict:
+        return self.admin("GET", f"/nodes/{name}")
+
+    def tainted_now(self) -> tuple[frozenset, frozenset]:
+        """(hard-tainted Nodes, soft-tainted Nodes) as the fake holds them now."""
+        kinds = {n["metadata"]["name"]: classify(n["spec"].get("taints")) for n in self.all_nodes()}
+        return (frozenset(n for n, c in kinds.items() if c == "hard"),
+                frozenset(n for n, c in kinds.items() if c == "soft"))
+
+    def timeline(self) -> Timeline:
+        return Timeline(self.admin("GET", "/taint-history"))
+
+    def requests(self) -> list[dict]:
+        return self.fake.requests()
+
+    def guard(self, since: float = 0.0, until: float = float("inf")) -> dict:
+        return guard_summary(self.requests(), since, until)
+
+    def leases(self) -> dict[str, dict]:
+        """The slot Leases by name (their spec and resourceVersion), as a client lists them."""
+        status, listed = self.api("GET", f"{LEASES}?labelSelector={urllib.parse.quote(SLOT_SELECTOR)}")
+        assert status == 200, (status, listed)
+        return {item["metadata"]["name"]: dict(item["spec"], resourceVersion=item["metadata"]["resourceVersion"])
+                for item in listed["items"]}
+
+    def holders(self) -> dict[str, str]:
+        """slot name → holder, for the slots held now (by the record, expired or not)."""
+        return {name: spec["holderIdentity"] for name, spec in self.leases().items() if spec.get("holderIdentity")}
+
+    def events(self, reason: str | None = None, node: str | None = None) -> list[dict]:
+        status, listed = self.api("GET", f"/api/v1/namespaces/{NAMESPACE}/events")
+        assert status == 200, (status, listed)
+        return [e for e in listed["items"] if (reason is None or e.get("reason") == reason)
+                and (node is None or e.get("involvedObject", {}).get("name") == node)]
+
+    def condition(self, node: str, kind: str = "CPUPressure") -> dict | None:
+        return next((c for c in self.node(node)["status"].get("conditions") or [] if c["type"] == kind), None)
+
+    # -- the agents --
+    def config_text(self) -> str:
+        return f"""\
+sampling: {{interval: {INTERVAL:g}s, source: prometheus}}
+signals:
+  cpu: {{highPercent: 80, lowPercent: 50, for: 0s, recoverFor: 0s, minHold: 0s}}
+prometheus:
+  url: {self.prometheus.url}
+  query: '{QUERY}'
+  timeout: 1s
+  staleAfter: 10s
+heartbeat: 5m
+server: {{address: ""}}
+fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds}s{self.extra_fleet}}}
+"""
+
+    def start_agent(self, node: str) -> Agent:
+        """Starts (or starts again) the agent of `node`, with its own directory per run."""
+        self.runs[node] += 1
+        directory = self.work / "agents" / node / f"run-{self.runs[node]}"
+        directory.mkdir(parents=True, exist_ok=True)
+        config = directory / "config.yaml"
+        config.write_text(self.config_text())
+        self.agents[node] = Agent(directory, "--config", str(config), "--kubeconfig", self.info["kubeconfig"],
+                                  "--node", node, env=clean_env(POD_NAMESPACE=NAMESPACE))
+        STARTED.append(self.agents[node].process)  # an interrupted bench's kill_all() ends it too
+        return self.agents[node]
+
+    def kill(self, node: str) -> None:
+        """kill -9 of `node`'s agent: it cannot clean up."""
+        agent = self.agents[node]
+        agent.process.send_signal(signal.SIGKILL)
+        agent.process.wait(timeout=10)
+
+    def alive(self) -> list[str]:
+        return [n for n, a in self.agents.items() if a.process.poll() is None]
+
+    def check_alive(self, expected=None) -> None:
+        dead = [n for n in (expected or self.nodes) if self.agents[n].process.poll() is not None]
+        assert not dead, "agents exited: " + "; ".join(
+            f"{n} (code {self.agents[n].process.returncode}): {self.log_tail(n)}" for n in dead)
+
+    def log_tail(self, node: str, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.agents[node].log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    # -- the load --
+    def set_load(self, node: str, percent: float) -> None:
+        self.prometheus.set_load(node, percent)
+
+    def set_all(self, percent: float, nodes=None) -> None:
+        self.prometheus.set_all(percent, nodes if nodes is not None else self.nodes)
+
+    # -- waits --
+    def wait_tainted(self, hard: int, soft: int, timeout: float, hold: float = 3.0) -> tuple[frozenset, frozenset]:
+        """Waits until exactly `hard` Nodes carry a hard own taint and `soft` only a
+        PreferNoSchedule one, unchanged for `hold` s; returns (hard, soft)."""
+        seen = {"state": None, "since": 0.0}
+
+        def settled():
+            state = self.tainted_now()
+            if state != seen["state"]:
+                seen.update(state=state, since=time.monotonic())
+            return (len(state[0]) == hard and len(state[1]) == soft
+                    and time.monotonic() - seen["since"] >= hold and state)
+        try:
+            return wait_until(settled, timeout, f"{hard} hard + {soft} soft own taints, steady for {hold:g}s")
+        except AssertionError as error:
+            state = seen["state"] or (frozenset(), frozenset())
+            raise AssertionError(f"{error}; last seen hard {sorted(state[0])} soft {sorted(state[1])}; "
+                                 f"slots {self.holders()}") from None
+
+    def reset(self, timeout: float = 40) -> None:
+        """No load anywhere, no fault, the server up; waits until no Node carries an own
+        taint and no slot is held."""
+        self.set_all(0)
+        self.admin("DELETE", "/faults")
+        self.admin("POST", "/up")
+        wait_until(lambda: self.tainted_now() == (frozenset(), frozenset()) and not self.holders(), timeout,
+                   "no own taint on any Node and every slot free")
+
+    def stop(self) -> None:
+        """SIGTERM to every agent (they clean up within 5 s), SIGKILL to what is left, then
+        the stand-in Prometheus and the fake."""
+        for agent in self.agents.values():
+            if agent.process.poll() is None:
+                agent.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for agent in self.agents.values():
+            try:
+                agent.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 (killed below whatever went wrong)
+                pass
+            agent.stop()  # SIGKILL if still running; closes the log
+        if self.prometheus:
+            self.prometheus.stop()
+        if self.fake:
+            self.fake.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
