@@ -53,16 +53,20 @@ struct FleetGate {
     mutating func step(_ view: DesiredNodeView, mayRelease: Bool, _ config: Config, at now: Instant) async -> Verdict {
         let fleet = config.fleet
         let wanted = fleet.isEnabled && FleetLimit.wantsSlot(view)
+        // Times on the tick's clock, moved on by the time the requests took: the first
+        // request goes out at the tick (regular, so renewals fall due on the tick they should).
+        let began = ContinuousClock.now
+        var elapsed: Duration { ContinuousClock.now - began }
         // A bound on the requests of one step, whatever the policy says.
-        for _ in 0..<8 {
-            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now) else { break }
-            let sentAt = ContinuousClock.now
+        for number in 0..<8 {
+            let sentAt = number == 0 ? now : now + elapsed
+            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: sentAt) else { break }
             let outcome = await perform(request, fleet)
-            policy.record(outcome, of: request, fleet, sentAt: sentAt, at: ContinuousClock.now, jitter: .random(in: 0..<1))
+            policy.record(outcome, of: request, fleet, sentAt: sentAt, at: now + elapsed, jitter: .random(in: 0..<1))
             log(request, outcome)
         }
         let slots = policy.slots(fleet)
-        let held = policy.holdsSlot(fleet, at: ContinuousClock.now)
+        let held = policy.holdsSlot(fleet, at: now + elapsed)
         metrics?.fleet(size: policy.fleetSize, slots: fleet.isEnabled ? slots : nil, held: held)
         guard wanted, !held else {
             overflowing = false

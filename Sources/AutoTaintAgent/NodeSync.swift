@@ -231,7 +231,8 @@ struct SyncState {
                 metrics?.fleetOverflow(signal, gated.conditions.contains { $0.type == condition && $0.heldBack })
             }
         }
-        let mustShed = !nodeStale && node.taints.contains { taint in
+        // The Node as last seen, stale or not: what it may still carry is what counts.
+        let mustShed = node.taints.contains { taint in
             isHardOwn(taint) && !gated.ownTaints.contains { taint.matches($0) }
         }
         guard backoff.allows(at: now) || (mustShed && gated != view) else { return }

@@ -1,0 +1,265 @@
+import AutoTaintCore
+import KubeClient
+import Logging
+import Testing
+@testable import AutoTaintAgent
+
+/// Slot Leases and a DaemonSet in memory, with the API server's semantics for them: create
+/// of an existing name is a 409, an update from a stale resourceVersion is a 409, every
+/// write bumps the resourceVersion. It records every request and can be told to fail.
+actor FakeFleetAPI: FleetAPI {
+    private(set) var leases: [String: Lease] = [:]
+    private(set) var requests: [String] = []
+    var desired = 10
+    private var version = 100
+    private var failure: KubeError?
+
+    func failAll(_ error: KubeError?) { failure = error }
+    func clearRequests() { requests = [] }
+    func setDesired(_ size: Int) { desired = size }
+    /// Another node's write: `holder` takes slot `name`.
+    func hold(_ name: String, by holder: String) {
+        version += 1
+        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: FleetGate.slotLabels,
+                             spec: LeaseSpec(holderIdentity: holder, leaseDurationSeconds: 120))
+    }
+
+    func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int {
+        try exchange("GET daemonset")
+        return desired
+    }
+
+    func lease(namespace: String, name: String) async throws(KubeError) -> Lease? {
+        try exchange("GET \(name)")
+        return leases[name]
+    }
+
+    func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease] {
+        try exchange("LIST leases")
+        return leases.values.sorted { $0.name < $1.name }
+    }
+
+    func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease {
+        try exchange("POST \(lease.name)")
+        guard leases[lease.name] == nil else {
+            throw KubeError(kind: .conflict, verb: "POST", resource: "leases", message: "already exists")
+        }
+        version += 1
+        var created = lease
+        created.resourceVersion = "\(version)"
+        leases[lease.name] = created
+        return created
+    }
+
+    func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
+        async throws(KubeError) -> Lease
+    {
+        try exchange("PATCH \(name) holder=\(spec.holderIdentity ?? "-")")
+        guard var lease = leases[name], lease.resourceVersion == resourceVersion else {
+            throw KubeError(kind: .conflict, verb: "PATCH", resource: "leases/\(name)", message: "modified")
+        }
+        version += 1
+        lease.resourceVersion = "\(version)"
+        if let holder = spec.holderIdentity { lease.spec.holderIdentity = holder }
+        if let renewTime = spec.renewTime { lease.spec.renewTime = renewTime }
+        leases[name] = lease
+        return lease
+    }
+
+    private func exchange(_ request: String) throws(KubeError) {
+        requests.append(request)
+        if let failure { throw failure }
+    }
+}
+
+private let config: Config = {
+    var config = Config()
+    config.fleet.leaseDuration = .seconds(30)
+    return config
+}()
+private let hard = config.signals.cpu.taint
+private let soft = TaintSpec(key: hard.key, value: hard.value, effect: .preferNoSchedule)
+private let start = ContinuousClock.now
+private func at(_ seconds: Int) -> Instant { start + .seconds(seconds) }
+
+private func view(pressure: Bool) -> DesiredNodeView {
+    DesiredNodeView(
+        ownTaints: pressure ? [hard] : [],
+        conditions: [ConditionReport(type: "CPUPressure", status: pressure ? .true : .false,
+                                     reason: pressure ? "CPUUsageHigh" : "CPUUsageNormal",
+                                     message: pressure ? "CPU 93.4% >= 80% for 30s (proc)" : "CPU 10% < 80% (proc)")])
+}
+
+private func setUp(taints: [Taint] = [], dryRun: Bool = false) async -> (FakeNodeAPI, FakeFleetAPI, SyncState) {
+    let nodes = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", taints: taints))
+    let fleet = FakeFleetAPI()
+    let state = SyncState(api: nodes, config: config, node: await nodes.node, dryRun: dryRun,
+                          logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                          fleet: (fleet, "autotaint"))
+    return (nodes, fleet, state)
+}
+
+/// Every slot of K = 3 (N = 10) held by other nodes.
+private func fillSlots(_ fleet: FakeFleetAPI) async {
+    for index in 0..<3 { await fleet.hold(FleetSlots.leaseName(index), by: "node-other-\(index)") }
+}
+
+@Suite("FleetGate: the guard between the view and the Node write")
+struct FleetGateTests {
+    @Test func notInPressureMakesNoGuardRequest() async {
+        let (_, fleet, state) = await setUp()
+        var sync = state
+        for second in 0..<60 { await sync.tick(view(pressure: false), config, at: at(second)) }
+        #expect(await fleet.requests == [])
+    }
+
+    @Test func aFreeSlotLetsTheHardTaintThrough() async {
+        let (nodes, fleet, state) = await setUp()
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(hard)])
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        #expect(await fleet.requests == ["GET daemonset", "GET \(slot)", "POST \(slot)"])
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
+        #expect(await fleet.leases[slot]?.labels == FleetGate.slotLabels)
+    }
+
+    @Test func noSlotWritesPreferNoScheduleAndSaysWhy() async {
+        let (nodes, fleet, state) = await setUp()
+        await fillSlots(fleet)
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(soft)])
+        let condition = await nodes.node.conditions[0]
+        #expect(condition.status == "True")
+        #expect(condition.message
+            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 3 of 10 nodes (30%) hold a slot; PreferNoSchedule instead")
+        let reasons = await nodes.events.map(\.reason)
+        #expect(reasons == ["FleetLimitReached", "TaintAdded"])
+        #expect(await nodes.events[0].kind == .warning)
+        // Once per entry into overflow, not per tick.
+        await sync.tick(view(pressure: true), config, at: at(1))
+        await sync.tick(view(pressure: true), config, at: at(2))
+        #expect(await nodes.events.count == 2)
+    }
+
+    @Test func aReleasedSlotHardensTheTaintWithOneEvent() async {
+        let (nodes, fleet, state) = await setUp()
+        await fillSlots(fleet)
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        let first = FleetSlots.firstSlot(for: "node-1", slots: 3)
+        await fleet.hold(FleetSlots.leaseName(first), by: "")
+        // Within the attempt backoff (≤ 5 s at N = 10), probing its watched slot first.
+        for second in 1...12 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        #expect(await nodes.node.taints == [Taint(hard)])
+        let last = await nodes.events.last
+        #expect(last?.reason == "TaintAdded")
+        #expect(last?.message.hasPrefix("Hardened taint autotaint.dev/cpu-pressure=true:NoSchedule (was PreferNoSchedule)") == true)
+        #expect(await !nodes.events.contains { $0.reason == "TaintRemoved" })
+        #expect(await nodes.node.conditions[0].message == "CPU 93.4% >= 80% for 30s (proc)")
+    }
+
+    @Test func leavingPressureReleasesTheSlotAfterTheTaintIsGone() async {
+        let (nodes, fleet, state) = await setUp()
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        await fleet.clearRequests()
+        await nodes.clearRequests()
+        await sync.tick(view(pressure: false), config, at: at(1))
+        #expect(await nodes.node.taints == [])
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        #expect(await fleet.requests == ["PATCH \(slot) holder="])
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
+        #expect(await nodes.requests.first == "PATCH taints")
+    }
+
+    @Test func holderRenewsEveryThirdOfTheLeaseDurationOnly() async {
+        let (_, fleet, state) = await setUp()
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        await fleet.clearRequests()
+        for second in 1...60 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        // Due every 10 s from the acquisition, which went out a moment after its tick: the
+        // first renewal is one tick late, the others on time.
+        let renewals = await fleet.requests
+        #expect(renewals.allSatisfy { $0 == "PATCH \(slot) holder=node-1" })
+        #expect((5...6).contains(renewals.count))
+        #expect(sync.quietUntil.map { $0 <= at(70) } ?? true)
+    }
+
+    @Test func forbiddenLeasesFailSafe() async {
+        let (nodes, fleet, state) = await setUp()
+        await fleet.failAll(KubeError(kind: .forbidden, verb: "GET", resource: "daemonsets/autotaint",
+                                      message: "daemonsets.apps \"autotaint\" is forbidden"))
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(soft)])
+        let message = await nodes.node.conditions[0].message ?? ""
+        #expect(message.contains("fleet guard: no slot: leases or the DaemonSet forbidden (apply the current rbac.yaml)"))
+        #expect(await nodes.events.first?.reason == "FleetLimitReached")
+        #expect(await nodes.events.first?.message == message)
+    }
+
+    @Test func startWithAHardTaintKeepsItOnlyWithItsOwnSlot() async {
+        // Its own slot from before the restart.
+        let (kept, keptFleet, keptState) = await setUp(taints: [Taint(hard)])
+        await keptFleet.hold("autotaint-slot-2", by: "node-1")
+        await keptFleet.hold("autotaint-slot-0", by: "node-x")
+        await keptFleet.hold("autotaint-slot-1", by: "node-y")
+        var sync = keptState
+        await sync.tick(view(pressure: true), config, at: at(0))
+        #expect(await kept.node.taints == [Taint(hard)])
+        #expect(await keptFleet.requests == ["GET daemonset", "LIST leases", "PATCH autotaint-slot-2 holder=node-1"])
+
+        // No slot of its own and none free: downgraded on the first tick.
+        let (lost, lostFleet, lostState) = await setUp(taints: [Taint(hard)])
+        await fillSlots(lostFleet)
+        var other = lostState
+        await other.tick(view(pressure: true), config, at: at(0))
+        #expect(await lost.node.taints == [Taint(soft)])
+    }
+
+    @Test func dryRunOnlyReads() async {
+        let (nodes, fleet, state) = await setUp(dryRun: true)
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        #expect(await fleet.requests == ["GET daemonset", "GET \(slot)"])
+        #expect(await fleet.leases.isEmpty)
+        #expect(await nodes.requests == [])
+        for second in 1...30 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        #expect(await fleet.requests.allSatisfy { $0.hasPrefix("GET") })
+    }
+
+    @Test func guardOffMakesNoRequest() async {
+        var off = config
+        off.fleet.maxTaintedPercent = 0
+        let (nodes, fleet, state) = await setUp()
+        var sync = state
+        await sync.tick(view(pressure: true), off, at: at(0))
+        #expect(await nodes.node.taints == [Taint(hard)])
+        #expect(await fleet.requests == [])
+    }
+
+    @Test func aLostSlotIsShedPastTheBackoff() async {
+        let (nodes, fleet, state) = await setUp()
+        var sync = state
+        await sync.tick(view(pressure: true), config, at: at(0))
+        // Cut off from the Leases: the renewals fail.
+        await fleet.failAll(KubeError(kind: .transport, verb: "PATCH", resource: "leases", message: "refused"))
+        for second in 1...19 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        #expect(await nodes.node.taints == [Taint(hard)])
+        // At 2/3 of the lease duration it counts itself without a slot; its Node writes fail
+        // three times, which would back off 2 to 4 s, but shedding tries on every tick.
+        let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
+        await nodes.failNext("PATCH taints", refused)
+        await nodes.failNext("GET node", refused, refused)
+        await nodes.clearRequests()
+        for second in 20...24 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        #expect(await nodes.requests.filter { $0 != "POST event" }.prefix(5)
+            == ["PATCH taints", "GET node", "GET node", "GET node", "PATCH taints"])
+        #expect(await nodes.node.taints == [Taint(soft)])
+    }
+}
