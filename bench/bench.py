@@ -3,8 +3,8 @@
 
 usage: bench.py BINARY [--out bench/results.json] [--quick] [--only PART]...
 
-Parts (each bounded in time; the whole run takes about 3½ minutes on a quiet machine and
-at most about 8 on a busy one), footprint and scale side by side, then the latencies, then
+Parts (each bounded in time; the whole run takes about 4½ minutes on a quiet machine and
+at most about 9 on a busy one), footprint and scale side by side, then the latencies, the fleet, then
 callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
              against the fake API server for 120 s: RSS and anonymous memory from
@@ -18,6 +18,9 @@ callgrind:
              (GET every 100 ms), and from its end to the taint gone; 3 repetitions.
   contention-latency  the same for the cpuContention signal, with two stress-ng loops per
              CPU (the stall crosses 40 % at once) and the cpu signal off.
+  fleet      20 agents all in pressure, fleet guard at 30 % (bench/fleet.py): the guard's
+             requests/s and bytes/s at the server, per holder and per waiting node, and
+             their projection to 5,000 nodes against the budget (50 req/s, 1 MB/s).
   callgrind  instructions per sample+decide cycle, counted by valgrind's callgrind (stable on
              a busy machine): the difference between two runs that differ only in the number
              of ticks, for `autotaint sample` and for `autotaint run --dry-run`.
@@ -42,6 +45,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from fleet import fleet as fleet_part, rows as fleet_rows
 from harness import (REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns, cpu_seconds,
                      drop_page_cache, free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, thread_switches,
                      user_system_seconds, verb_counts, wakeups_per_second)
@@ -550,6 +554,11 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
              f"{s['agents_rss_kib_total'] / MIB:.0f} / {s['agents_pss_kib_total'] / MIB:.0f} / "
              f"{s['agents_anonymous_kib_total'] / MIB:.0f} MiB", "", "info"),
         ]
+    fl = parts.get("fleet", {})
+    if "error" in fl:
+        failed("fleet", "fleet guard, 20 agents all in pressure")
+    elif fl:
+        out += fleet_rows(fl)
     return out
 
 
@@ -612,7 +621,7 @@ def machine(binary: str) -> dict:
 # the scale run's 50 agents (about 4 % of a core together once started, in the first 20 s
 # that the footprint's steady window leaves out) beside the footprint's one. The latency
 # (timed under stress-ng) and callgrind (a core's worth of valgrind) run alone.
-STAGES = [["footprint", "scale"], ["latency"], ["contention-latency"], ["callgrind"]]
+STAGES = [["footprint", "scale"], ["latency"], ["contention-latency"], ["fleet"], ["callgrind"]]
 
 
 def run_part(name: str, part, work: Path, parts: dict) -> None:
@@ -634,7 +643,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "bench/results.json"))
     parser.add_argument("--quick", action="store_true", help="short runs, for developing the bench itself")
     parser.add_argument("--only", action="append",
-                        choices=["footprint", "callgrind", "latency", "contention-latency", "scale"])
+                        choices=["footprint", "callgrind", "latency", "contention-latency", "scale", "fleet"])
     args = parser.parse_args()
     for tool in ("valgrind", "stress-ng", "strip"):
         if not shutil.which(tool):
@@ -648,6 +657,7 @@ def main() -> int:
         "contention-latency": lambda w: latency(binary, w, repetitions=1 if quick else 3, signal_name="cpuContention"),
         "scale": lambda w: scale(binary, w, agents_count=5 if quick else 50, seconds=30 if quick else 120,
                                  steady_from=10 if quick else 30, heartbeat=60),
+        "fleet": lambda w: fleet_part(binary, w, seconds=20 if quick else 60),
     }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # through the `finally` below
     work = Path(tempfile.mkdtemp(prefix="autotaint-bench."))
