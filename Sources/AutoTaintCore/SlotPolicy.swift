@@ -106,10 +106,10 @@ public struct SlotPolicy: Equatable, Sendable {
             && lhs.renewBackoff == rhs.renewBackoff
     }
 
-    /// How old N may be: a minute when acquiring, five while holding (a holder only needs
+    /// How old N may be: a minute when acquiring, ten while holding (a holder only needs
     /// it to notice that K shrank, and 1,500 holders reading it every minute would be 25
-    /// requests/s at the API server).
-    static let fleetSizeMaxAge = (acquiring: Duration.seconds(60), holding: Duration.seconds(300))
+    /// requests/s at the API server; every ten, 2.5).
+    static let fleetSizeMaxAge = (acquiring: Duration.seconds(60), holding: Duration.seconds(600))
 
     /// K from the last N read under `fleet`; nil before any read or with the guard off.
     public func slots(_ fleet: Config.Fleet) -> Int? {

@@ -215,7 +215,7 @@ struct SlotPolicyTests {
     }
 
     /// Holds slot `first` of K = 3 from t0 and renews it every 10 s up to `until`; the
-    /// fleet size read every 5 min gives `sizes` in turn.
+    /// fleet size read every 10 min gives `sizes` in turn.
     private func holdThrough(until: Int, sizes: [SlotPolicy.Outcome], mayRelease: Bool = false) -> (SlotPolicy, [SlotPolicy.Request]) {
         var policy = SlotPolicy(identity: me, adopting: false)
         var sizes = sizes
@@ -236,29 +236,29 @@ struct SlotPolicyTests {
         return (policy, asked)
     }
 
-    @Test func holderRereadsTheFleetSizeEveryFiveMinutes() {
-        let (policy, asked) = holdThrough(until: 600, sizes: [])
+    @Test func holderRereadsTheFleetSizeEveryTenMinutes() {
+        let (policy, asked) = holdThrough(until: 1200, sizes: [])
         #expect(asked.filter { $0 == .readFleetSize }.count == 3)
-        #expect(asked.filter { if case .renew = $0 { true } else { false } }.count == 60)
-        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(600)))
+        #expect(asked.filter { if case .renew = $0 { true } else { false } }.count == 120)
+        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(1200)))
     }
 
     @Test func aFailedSizeReadKeepsTheSlot() {
-        let (policy, _) = holdThrough(until: 320, sizes: [.fleetSize(10), .failed(FleetFailure(.serverError, "503"))])
-        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(320)))
+        let (policy, _) = holdThrough(until: 620, sizes: [.fleetSize(10), .failed(FleetFailure(.serverError, "503"))])
+        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(620)))
         #expect(policy.fleetSize == 10)
     }
 
     @Test func shrunkBelowItsIndexReleasesOnceTheNodeIsSoft() {
         // N = 4 → K = 1: only slot 0 remains.
-        let (kept, asked) = holdThrough(until: 301, sizes: [.fleetSize(10), .fleetSize(4)])
-        #expect(kept.holdsSlot(Self.fleet, at: t0 + .seconds(301)) == (first == 0))
+        let (kept, asked) = holdThrough(until: 601, sizes: [.fleetSize(10), .fleetSize(4)])
+        #expect(kept.holdsSlot(Self.fleet, at: t0 + .seconds(601)) == (first == 0))
         #expect(!asked.contains { if case .release = $0 { true } else { false } }, "never while the Node may be hard")
-        let (released, askedToRelease) = holdThrough(until: 301, sizes: [.fleetSize(10), .fleetSize(4)], mayRelease: true)
+        let (released, askedToRelease) = holdThrough(until: 601, sizes: [.fleetSize(10), .fleetSize(4)], mayRelease: true)
         if first != 0 {
             #expect(askedToRelease.contains { if case .release = $0 { true } else { false } })
             // and then acquires again, within the new K
-            #expect(askedToRelease.last == .create(0) || released.holdsSlot(Self.fleet, at: t0 + .seconds(301)))
+            #expect(askedToRelease.last == .create(0) || released.holdsSlot(Self.fleet, at: t0 + .seconds(601)))
         }
     }
 
