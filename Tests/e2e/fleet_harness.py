@@ -57,6 +57,14 @@ def slots_for(nodes: int, percent: float) -> int:
     return 0 if percent == 0 else max(1, int(percent * nodes // 100))
 
 
+def micro_time(text: str | None) -> float:
+    """Seconds since the epoch of a MicroTime (`2026-12-04T17:32:26.123456Z`); 0 for none."""
+    if not text:
+        return 0.0
+    from datetime import datetime
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def classify(taints) -> str | None:
     """'hard' when the Node carries an own NoSchedule/NoExecute taint, 'soft' when only an
     own PreferNoSchedule one, None when neither."""
@@ -382,6 +390,13 @@ class Fleet:
         """slot name → holder, for the slots held now (by the record, expired or not)."""
         return {name: spec["holderIdentity"] for name, spec in self.leases().items() if spec.get("holderIdentity")}
 
+    def renewed_holders(self) -> dict[str, str]:
+        """The held slots renewed within their lease duration by this machine's clock (the
+        agents run here): a dead agent's slot drops out once its lease ran out."""
+        now = time.time()
+        return {name: spec["holderIdentity"] for name, spec in self.leases().items() if spec.get("holderIdentity")
+                and now - micro_time(spec.get("renewTime")) <= (spec.get("leaseDurationSeconds") or self.lease_seconds)}
+
     def events(self, reason: str | None = None, node: str | None = None) -> list[dict]:
         status, listed = self.api("GET", f"/api/v1/namespaces/{NAMESPACE}/events")
         assert status == 200, (status, listed)
@@ -466,12 +481,16 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
                                  f"slots {self.holders()}") from None
 
     def reset(self, timeout: float = 40) -> None:
-        """No load anywhere, no fault, the server up; waits until no Node carries an own
-        taint and no slot is held."""
+        """No load anywhere, no fault, the server up, every agent running (one a failed
+        case killed is started again); waits until no Node carries an own taint and no slot
+        is held by a live record."""
         self.set_all(0)
         self.admin("DELETE", "/faults")
         self.admin("POST", "/up")
-        wait_until(lambda: self.tainted_now() == (frozenset(), frozenset()) and not self.holders(), timeout,
+        for node in self.nodes:
+            if self.agents[node].process.poll() is not None:
+                self.start_agent(node)
+        wait_until(lambda: self.tainted_now() == (frozenset(), frozenset()) and not self.renewed_holders(), timeout,
                    "no own taint on any Node and every slot free")
 
     def stop(self) -> None:
