@@ -15,7 +15,7 @@ arithmetic does: renewals scale with 1/leaseDuration (the default 2m halves the 
 1m rate); a waiting node's attempts scale with 1/cap, the backoff cap, 5 s at 20 nodes and
 `agent_retry_cap(N)` at N nodes; its DaemonSet reads (N cached ≤ 1 min while it waits)
 become one per attempt once attempts are more than a minute apart; a holder reads N
-every 5 min. Each kind of request is weighed with its own measured size.
+every 10 min. Each kind of request is weighed with its own measured size.
 """
 import os
 import statistics
@@ -29,7 +29,7 @@ from fleet_harness import Fleet, guard_kind, guard_summary, is_guard_request  # 
 
 PROJECTED_NODES, PROJECTED_SLOTS = 5000, 1500
 DEFAULT_LEASE = 120.0
-HOLDER_SIZE_READ_PERIOD = 300.0  # a holder re-reads N every 5 min
+HOLDER_SIZE_READ_PERIOD = 600.0  # a holder re-reads N every 10 min (SlotPolicy.fleetSizeMaxAge.holding)
 WAITER_SIZE_READ_PERIOD = 60.0  # a waiting node's N is at most a minute old when it tries
 
 
