@@ -480,10 +480,11 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
             raise AssertionError(f"{error}; last seen hard {sorted(state[0])} soft {sorted(state[1])}; "
                                  f"slots {self.holders()}") from None
 
-    def reset(self, timeout: float = 40) -> None:
+    def reset(self, timeout: float = 90) -> None:
         """No load anywhere, no fault, the server up, every agent running (one a failed
         case killed is started again); waits until no Node carries an own taint and no slot
-        is held by a live record."""
+        is held by a live record. After an outage the agents' Node writes may be backing off
+        (up to 60 s), hence the long timeout."""
         self.set_all(0)
         self.admin("DELETE", "/faults")
         self.admin("POST", "/up")
