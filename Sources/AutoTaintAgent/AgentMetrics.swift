@@ -88,6 +88,10 @@ public final class AgentMetrics: Sendable {
     private let lastTick: Gauge
     private let conflicts: CoreMetrics.Counter
     private let lastReloadSuccess: Gauge
+    // Made once: the fleet guard records them on every step it takes.
+    private let fleetSize: Gauge
+    private let fleetSlots: Gauge
+    private let fleetSlotHeld: Gauge
     private let perSignal = Mutex<[SignalKind: SignalSeries]>([:])
     // Apart: a usage series appears with the signal's first value, never as a false 0.
     private let usage = Mutex<[SignalKind: Gauge]>([:])
@@ -100,6 +104,7 @@ public final class AgentMetrics: Sendable {
         let tainted: Gauge
         let enforced: Gauge
         let sources: [(SampleSource, Gauge)]
+        let fleetOverflow: Gauge
 
         init(_ signal: SignalKind, factory: any MetricsFactory) {
             let name = ("signal", signal.rawValue)
@@ -111,6 +116,7 @@ public final class AgentMetrics: Sendable {
             sources = [SampleSource.proc, .prometheus].map {
                 ($0, Gauge(label: "autotaint_sample_source", dimensions: [name, ("source", $0.rawValue)], factory: factory))
             }
+            fleetOverflow = Gauge(label: "autotaint_fleet_overflow", dimensions: [name], factory: factory)
         }
     }
 
@@ -122,6 +128,9 @@ public final class AgentMetrics: Sendable {
         lastTick = Gauge(label: "autotaint_last_tick_timestamp_seconds", factory: factory)
         conflicts = CoreMetrics.Counter(label: "autotaint_api_conflicts_total", factory: factory)
         lastReloadSuccess = Gauge(label: "autotaint_config_last_reload_success", factory: factory)
+        fleetSize = Gauge(label: "autotaint_fleet_size", factory: factory)
+        fleetSlots = Gauge(label: "autotaint_fleet_slots", factory: factory)
+        fleetSlotHeld = Gauge(label: "autotaint_fleet_slot_held", factory: factory)
         lastReloadSuccess.record(1)
         gauge("autotaint_build_info", [("version", version)]).record(1)
         for result in ["success", "failure"] {
@@ -142,14 +151,14 @@ public final class AgentMetrics: Sendable {
     /// The fleet guard after a step: N as last read, K in force (nil: guard off or N
     /// unknown), whether this node holds a slot.
     public func fleet(size: Int?, slots: Int?, held: Bool) {
-        gauge("autotaint_fleet_size", []).record(size ?? 0)
-        gauge("autotaint_fleet_slots", []).record(slots ?? 0)
-        gauge("autotaint_fleet_slot_held", []).record(held ? 1 : 0)
+        fleetSize.record(size ?? 0)
+        fleetSlots.record(slots ?? 0)
+        fleetSlotHeld.record(held ? 1 : 0)
     }
 
     /// Whether `signal`'s hard taint is held back for want of a slot.
     public func fleetOverflow(_ signal: SignalKind, _ heldBack: Bool) {
-        gauge("autotaint_fleet_overflow", [("signal", signal.rawValue)]).record(heldBack ? 1 : 0)
+        series(signal).fleetOverflow.record(heldBack ? 1 : 0)
     }
 
     /// A fleet guard request failed with `cause`.

@@ -82,7 +82,7 @@ public struct SlotPolicy: Equatable, Sendable {
     private var findOwnPending: Bool
     private var cursor: Int?
     /// The slot this node watches for expiry: its record and since when it is unchanged.
-    private var watched: (index: Int, resourceVersion: String, since: Instant)?
+    private var watched: Watched?
     /// What the last probe found, for the write that follows it in the same attempt.
     private var probed: Probed?
     private var attemptRequests = 0
@@ -96,15 +96,6 @@ public struct SlotPolicy: Equatable, Sendable {
         findOwnPending = adopting
     }
 
-    public static func == (lhs: SlotPolicy, rhs: SlotPolicy) -> Bool {
-        lhs.identity == rhs.identity && lhs.phase == rhs.phase && lhs.shortage == rhs.shortage
-            && lhs.fleetSize == rhs.fleetSize && lhs.fleetSizeReadAt == rhs.fleetSizeReadAt
-            && lhs.findOwnPending == rhs.findOwnPending && lhs.cursor == rhs.cursor
-            && lhs.watched?.index == rhs.watched?.index && lhs.watched?.resourceVersion == rhs.watched?.resourceVersion
-            && lhs.watched?.since == rhs.watched?.since && lhs.probed == rhs.probed
-            && lhs.attemptRequests == rhs.attemptRequests && lhs.attemptBackoff == rhs.attemptBackoff
-            && lhs.renewBackoff == rhs.renewBackoff
-    }
 
     /// How old N may be: a minute when acquiring, ten while holding (a holder only needs
     /// it to notice that K shrank, and 1,500 holders reading it every minute would be 25
@@ -265,7 +256,7 @@ public struct SlotPolicy: Equatable, Sendable {
             self.watched = nil
             cursor = index + 1
         } else if watched?.index != index {
-            watched = (index, record.resourceVersion, now)
+            watched = Watched(index: index, resourceVersion: record.resourceVersion, since: now)
         }
         endAttempt(.limitReached, at: now, jitter: jitter)
     }
@@ -277,6 +268,12 @@ public struct SlotPolicy: Equatable, Sendable {
         watched = nil
         attemptBackoff.recordSuccess()
         renewBackoff.recordSuccess()
+    }
+
+    private struct Watched: Equatable, Sendable {
+        var index: Int
+        var resourceVersion: String
+        var since: Instant
     }
 
     private enum Probed: Equatable, Sendable {
