@@ -103,6 +103,9 @@ class FakeAPI:
     def reset_taint_history(self):
         self.server.reset_taint_history()
 
+    def add_namespace(self, name):
+        return self.server.add_namespace(name)
+
     def set_daemonset(self, name="autotaint", desired=None, namespace="default"):
         """Create DaemonSet NAMESPACE/NAME if missing; desired=None: its counts follow the Nodes."""
         return self.server.set_daemonset(namespace, name, desired)

@@ -88,13 +88,17 @@ def resource_flags(resources: dict) -> list:
     return flags
 
 
-def environment(entries: list, node_name: str) -> dict:
+def environment(entries: list, node_name: str, namespace: str) -> dict:
+    """The env the kubelet would give the container: literal values and the downward API's
+    node name and pod namespace (the pod's namespace is the DaemonSet's)."""
+    fields = {"spec.nodeName": node_name, "metadata.namespace": namespace}
     env = {}
     for entry in entries:
+        field = (entry.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
         if "value" in entry:
             env[entry["name"]] = entry["value"]
-        elif (entry.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName":
-            env[entry["name"]] = node_name
+        elif field in fields:
+            env[entry["name"]] = fields[field]
         else:
             raise ManifestDrift(f"env {entry['name']} has a source the image test does not reproduce: {entry}")
     return env
@@ -119,7 +123,7 @@ def agent_container(node_name: str, path=DAEMONSET) -> AgentContainer:
         args=list(container.get("args", [])),
         flags=security_flags(pod.get("securityContext") or {}, container.get("securityContext") or {})
         + resource_flags(container.get("resources") or {}),
-        env=environment(container.get("env", []), node_name),
+        env=environment(container.get("env", []), node_name, daemonset["metadata"]["namespace"]),
         config_mount=mount["mountPath"],
         stop_seconds=int(pod.get("terminationGracePeriodSeconds", 30)),
         config_yaml=config_map["data"]["config.yaml"],

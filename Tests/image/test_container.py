@@ -53,6 +53,7 @@ class RunningAgent:
     port: int
     spec: pod_spec.AgentContainer
     taint_key: str
+    taint_effect: str
     condition_type: str
 
     def url(self, path):
@@ -81,6 +82,10 @@ def agent(tmp_path, fake_api, podman_runs_containers):
         "ca.crt": open(fake_api.ca).read(),
         "namespace": "autotaint",
     })
+    # The fleet guard reads its DaemonSet in the pod's namespace (POD_NAMESPACE from the
+    # downward API); N = 1 Node here, so K = 1 and the one node may hold a hard taint.
+    fake_api.add_namespace(spec.env["POD_NAMESPACE"])
+    fake_api.set_daemonset(namespace=spec.env["POD_NAMESPACE"])
     env = {**spec.env, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(fake_api.port)}
     name = f"autotaint-image-test-{os.getpid()}"
     podman("rm", "-f", "-t", "0", name, check=False)
@@ -90,7 +95,7 @@ def agent(tmp_path, fake_api, podman_runs_containers):
     for key, value in env.items():
         run += ["-e", f"{key}={value}"]
     podman(*run, image, *spec.args, timeout=120)
-    running = RunningAgent(name, port, spec, cpu["taint"]["key"], cpu["condition"])
+    running = RunningAgent(name, port, spec, cpu["taint"]["key"], cpu["taint"]["effect"], cpu["condition"])
     try:
         yield running
     finally:
@@ -102,8 +107,12 @@ def node(api) -> dict:
     return json.loads(api.kubectl("get", "node", NODE, "-o", "json"))
 
 
+def own_taint(api, key) -> dict | None:
+    return next((t for t in node(api)["spec"].get("taints") or [] if t["key"] == key), None)
+
+
 def has_taint(api, key) -> bool:
-    return any(t["key"] == key for t in node(api)["spec"].get("taints") or [])
+    return own_taint(api, key) is not None
 
 
 def condition(api, kind) -> dict | None:
@@ -176,6 +185,12 @@ def test_image_runs_as_the_daemonset_does(agent, fake_api, measured):
         wait_until(lambda: has_taint(fake_api, agent.taint_key), PHASE_TIMEOUT,
                    f"taint {agent.taint_key} under load; logs:\n{logs()}")
         tainted_after = time.monotonic() - load_started
+        # The ConfigMap's hard effect, not the fleet guard's PreferNoSchedule: the one slot of
+        # a one-node fleet is held, in the namespace the manifest gives the pod.
+        wait_until(lambda: (own_taint(fake_api, agent.taint_key) or {}).get("effect") == agent.taint_effect, PHASE_TIMEOUT,
+                   f"taint {agent.taint_key} with effect {agent.taint_effect}; logs:\n{logs()}")
+        slot = fake_api.lease("autotaint-slot-0", namespace=agent.spec.env["POD_NAMESPACE"])
+        assert slot and slot["spec"]["holderIdentity"] == NODE, slot
     load_stopped = time.monotonic()
     described = fake_api.kubectl("describe", "node", NODE)
     assert agent.condition_type in described and "TaintAdded" in described, described

@@ -391,6 +391,14 @@ class FakeAPIServer:
     def delete_node(self, name):
         return self.store.delete("nodes", "", name)
 
+    def add_namespace(self, name):
+        """Create Namespace NAME if missing, as `kubectl apply` of a manifest's Namespace would
+        (the fake serves namespaces read-only to clients)."""
+        with self.store.cond:
+            if self.store.get("namespaces", "", name) is None:
+                self.store.create("namespaces", "", R.new_namespace(name))
+            return self.store.get("namespaces", "", name)
+
     # -- DaemonSets: status as the DaemonSet controller would write it --
     def set_daemonset(self, namespace, name, desired=None):
         """Create DaemonSet NAMESPACE/NAME if missing; desired=None: desiredNumberScheduled (and the
