@@ -7,15 +7,17 @@ exactly three renewals of each. The guard's requests in that window (paths with 
 /daemonsets in the fake's request log) give, in total and per node:
 
 - renewals per holder per second (a PATCH naming the slot's holder as holder);
-- a waiting node's requests per second (probes, creates, take-overs, DaemonSet reads);
-- bytes per request (request + response bodies, as the fake counts them).
+- a waiting node's attempts per second (its LISTs of free slots: one an attempt) and its
+  lease requests per second (probes, LISTs, creates, take-overs);
+- bytes per request (request + response bodies, as the fake counts them), by kind.
 
-The 5,000-node projection (K = 1,500, 3,500 waiting) uses those figures as the README's
-arithmetic does: renewals scale with 1/leaseDuration (the default 2m halves the measured
-1m rate); a waiting node's attempts scale with 1/cap, the backoff cap, 5 s at 20 nodes and
-`agent_retry_cap(N)` at N nodes; its DaemonSet reads (N cached ≤ 1 min while it waits)
-become one per attempt once attempts are more than a minute apart; a holder reads N
-every 10 min. Each kind of request is weighed with its own measured size.
+The 5,000-node projection (K = 1,500, 3,500 waiting) is the README's arithmetic, with the
+measured sizes: renewals scale with 1/leaseDuration (the default 2m halves the measured
+1m rate); a waiting node attempts once per 0.75 × `agent_retry_cap(N)` on average (equal
+jitter), and attempts that far apart each make a DaemonSet read (N cached ≤ 1 min), a
+probe (the watched slot is due after a third of a lease) and a LIST; a holder reads N
+every 10 min. The measured attempts per waiting node here are checked against the same
+model at 20 nodes, so the projection rests on a rate the agents were seen to keep.
 """
 import os
 import statistics
@@ -35,8 +37,8 @@ WAITER_SIZE_READ_PERIOD = 60.0  # a waiting node's N is at most a minute old whe
 
 def agent_retry_cap(nodes: int) -> float:
     """A waiting node's backoff cap as the agent computes it (FleetSlots.retryCap in
-    Sources/AutoTaintCore/FleetSlots.swift): N × 200 ms, at least 5 s, at most 20 min."""
-    return min(max(5.0, nodes * 0.2), 1200.0)
+    Sources/AutoTaintCore/FleetSlots.swift): N × 300 ms, at least 5 s, at most 30 min."""
+    return min(max(5.0, nodes * 0.3), 1800.0)
 
 
 def fleet(binary: str, work: Path, agents_count: int = 20, seconds: float = 60, lease_seconds: int = 60) -> dict:
@@ -67,13 +69,15 @@ def fleet(binary: str, work: Path, agents_count: int = 20, seconds: float = 60, 
 
     renew_per_holder = renewals / slots / window
     waiter_rate = waiter_lease / waiting / window
+    attempts_per_waiter = kinds.get("list", 0) / waiting / window
     cap_here, cap_there = agent_retry_cap(agents_count), agent_retry_cap(PROJECTED_NODES)
     attempt_there = 0.75 * cap_there  # equal jitter: between cap/2 and cap, 0.75 cap on average
     waiting_there = PROJECTED_NODES - PROJECTED_SLOTS
     projected = {  # requests/s at 5,000 nodes, and the measured size of each kind
         "renewals": (PROJECTED_SLOTS * renew_per_holder * lease_seconds / DEFAULT_LEASE, sizes.get("renew", 0)),
         "holders_daemonset_reads": (PROJECTED_SLOTS / HOLDER_SIZE_READ_PERIOD, sizes.get("daemonset", 0)),
-        "waiting_lease_requests": (waiting_there * waiter_rate * cap_here / cap_there, sizes.get("probe", 0)),
+        "waiting_probes": (waiting_there / attempt_there, sizes.get("probe", 0)),
+        "waiting_free_lists": (waiting_there / attempt_there, sizes.get("list", 0)),
         "waiting_daemonset_reads": (waiting_there / max(WAITER_SIZE_READ_PERIOD, attempt_there),
                                     sizes.get("daemonset", 0)),
     }
@@ -91,6 +95,10 @@ def fleet(binary: str, work: Path, agents_count: int = 20, seconds: float = 60, 
         "bytes_per_request": round(per_request, 1), "bytes_per_request_by_kind": sizes,
         "renewals_per_holder_per_second": round(renew_per_holder, 5),
         "waiting_requests_per_waiter_per_second": round(waiter_rate, 4),
+        "attempts_per_waiter_per_second": round(attempts_per_waiter, 4),
+        # 1 s doubling to the cap: the first attempts come faster, so a 60 s window sees a
+        # little more than one per 0.75 cap.
+        "attempts_per_waiter_per_second_model": round(1 / (0.75 * cap_here), 4),
         "daemonset_reads_per_node_per_second": round(size_reads / agents_count / window, 5),
         "retry_cap_seconds": cap_here,
         "projection_5000": {k: round(rate, 2) for k, (rate, _) in projected.items()},
@@ -121,12 +129,15 @@ def rows(f: dict) -> list[tuple[str, str, str, str]]:
         (f"fleet guard, {f['agents']} agents all in pressure (K = {f['slots']}, leaseDuration {f['lease_seconds']}s, "
          f"{f['window_seconds']:.0f} s): requests/s, bytes/s",
          f"{f['requests_per_second']:.2f}/s, {f['bytes_per_second']:.0f} B/s ({per_kind})", "", "info"),
-        ("  per holder: renewals/s; per waiting node: lease requests/s; per node: DaemonSet reads/s",
-         f"{f['renewals_per_holder_per_second']:.4f}; {f['waiting_requests_per_waiter_per_second']:.4f}; "
+        ("  per holder: renewals/s; per waiting node: lease requests/s, attempts/s (model); per node: DaemonSet reads/s",
+         f"{f['renewals_per_holder_per_second']:.4f}; {f['waiting_requests_per_waiter_per_second']:.4f}, "
+         f"{f['attempts_per_waiter_per_second']:.4f} ({f['attempts_per_waiter_per_second_model']:.4f}); "
          f"{f['daemonset_reads_per_node_per_second']:.4f}", "", "info"),
+        ("  bytes per request by kind (request + response)",
+         ", ".join(f"{k} {v:.0f} B" for k, v in f["bytes_per_request_by_kind"].items()), "", "info"),
         ("  bytes per guard request (request + response)",
          f"{f['bytes_per_request']:.0f} B" + ("" if f["response_bytes_logged"] else " (requests only)"), "", "info"),
-        ("  projected to 5,000 nodes: renewals; holders' N reads; waiting nodes' lease requests; their N reads",
+        ("  projected to 5,000 nodes: renewals; holders' N reads; waiting nodes' probes; their LISTs; their N reads",
          "; ".join(f"{v:g}/s" for v in f["projection_5000"].values()), "", "info"),
         (f"  projected to 5,000 nodes, K = 1,500 ({f['projection_note']})",
          f"{f['projection_5000_requests_per_second']:.1f} req/s, {f['projection_5000_bytes_per_second'] / 1e6:.3f} MB/s",

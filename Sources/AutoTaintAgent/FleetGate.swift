@@ -24,6 +24,14 @@ struct FleetGate {
 
     static let slotLabels = ["app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"]
     static let slotSelector = "autotaint.dev/role=fleet-slot"
+    /// Set by every write that changes the holder: `held`, `free` on release, `retired` on
+    /// the release of a slot at or beyond K (never offered again unless K grows and a
+    /// probe finds it). Only a hint for `findFree`: the record's holder decides.
+    static let stateLabel = "autotaint.dev/slot-state"
+    static let freeSelector = slotSelector + ",\(stateLabel)=free"
+    /// How many free slots one `findFree` reads: enough to spread the nodes reading the
+    /// same page, small enough to stay one small answer.
+    static let freePage = 3
 
     /// `adopting`: the Node carries a hard own taint at start, so the first step looks for
     /// this node's slot among the Leases before probing.
@@ -94,23 +102,32 @@ struct FleetGate {
             case .readFleetSize:
                 return .fleetSize(try await api.fleetSize(namespace: namespace, daemonSet: fleet.daemonSet))
             case .findOwn:
-                let own = try await api.leases(namespace: namespace, labelSelector: Self.slotSelector).lazy
+                let own = try await api.leases(namespace: namespace, labelSelector: Self.slotSelector, limit: nil).lazy
                     .compactMap { lease in FleetSlots.index(ofLease: lease.name).map { ($0, lease) } }
                     .first { $0.1.spec.holderIdentity == policy.identity }
                 return own.map { .own(index: $0.0, Self.record($0.1)) } ?? .noOwn
             case let .probe(index):
                 return .seen(try await api.lease(namespace: namespace, name: FleetSlots.leaseName(index)).map(Self.record))
+            case .findFree:
+                let offered = try await api.leases(namespace: namespace, labelSelector: Self.freeSelector, limit: Self.freePage)
+                    .compactMap { lease in FleetSlots.index(ofLease: lease.name).map { (index: $0, record: Self.record(lease)) } }
+                let slots = policy.slots(fleet) ?? 0
+                return FleetSlots.offeredSlot(offered, identity: policy.identity, slots: slots)
+                    .map { .offered(index: $0.index, $0.record) } ?? .noneOffered
             case let .create(index):
-                let lease = Lease(name: FleetSlots.leaseName(index), labels: Self.slotLabels, spec: holderSpec(fleet, transitions: 0))
+                let lease = Lease(name: FleetSlots.leaseName(index), labels: Self.slotLabels.merging([Self.stateLabel: "held"]) { $1 },
+                                  spec: holderSpec(fleet, transitions: 0))
                 return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
             case let .take(index, resourceVersion, transitions):
-                return try await update(index, resourceVersion, holderSpec(fleet, transitions: transitions))
+                return try await update(index, resourceVersion, state: "held", holderSpec(fleet, transitions: transitions))
             case let .renew(holding):
-                return try await update(holding.index, holding.resourceVersion, LeaseSpec(
+                return try await update(holding.index, holding.resourceVersion, state: nil, LeaseSpec(
                     holderIdentity: policy.identity, leaseDurationSeconds: Int(fleet.leaseDuration.components.seconds),
                     renewTime: MicroTime.now()))
             case let .release(holding):
-                return try await update(holding.index, holding.resourceVersion, LeaseSpec(holderIdentity: ""))
+                let retired = policy.slots(fleet).map { holding.index >= $0 } ?? false
+                return try await update(holding.index, holding.resourceVersion, state: retired ? "retired" : "free",
+                                        LeaseSpec(holderIdentity: ""))
             }
         } catch where error.kind == .conflict {
             return .conflict
@@ -119,12 +136,14 @@ struct FleetGate {
         }
     }
 
-    private func update(_ index: Int, _ resourceVersion: String, _ spec: LeaseSpec) async throws(KubeError)
-        -> SlotPolicy.Outcome
+    /// `state`: the new `stateLabel`, nil to keep it.
+    private func update(_ index: Int, _ resourceVersion: String, state: String?, _ spec: LeaseSpec)
+        async throws(KubeError) -> SlotPolicy.Outcome
     {
         guard !dryRun else { return .written(resourceVersion: resourceVersion) }
         let lease = try await api.updateLease(
-            namespace: namespace, name: FleetSlots.leaseName(index), resourceVersion: resourceVersion, spec)
+            namespace: namespace, name: FleetSlots.leaseName(index), resourceVersion: resourceVersion,
+            labels: state.map { [Self.stateLabel: $0] } ?? [:], spec)
         return .written(resourceVersion: lease.resourceVersion)
     }
 

@@ -33,14 +33,14 @@ public struct OfflineNodeAPI: NodeAPI, FleetAPI {
 
     public func lease(namespace: String, name: String) async throws(KubeError) -> Lease? { nil }
 
-    public func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease] { [] }
+    public func leases(namespace: String, labelSelector: String, limit: Int?) async throws(KubeError) -> [Lease] { [] }
 
     public func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease {
         throw offline("POST", "leases/\(lease.name)")
     }
 
-    public func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
-        async throws(KubeError) -> Lease
+    public func updateLease(namespace: String, name: String, resourceVersion: String, labels: [String: String],
+                            _ spec: LeaseSpec) async throws(KubeError) -> Lease
     {
         throw offline("PATCH", "leases/\(name)")
     }

@@ -13,13 +13,24 @@ public enum FleetSlots {
         return slots
     }
 
-    /// The longest wait between two attempts of a node without a slot: N × 200 ms, at
-    /// least 5 s and at most 20 min. It grows with the fleet so that all waiting nodes
-    /// together stay within the API budget (README "Fleet guard": at 5,000 nodes the
-    /// 3,500 waiting ones make ≈ 9 requests/s).
+    /// The longest wait between two attempts of a node without a slot: N × 300 ms, at
+    /// least 5 s and at most 30 min. It grows with the fleet so that all waiting nodes
+    /// together stay within the API budget (README "The fleet guard": at 5,000 nodes the
+    /// 3,500 waiting ones make ≈ 9 requests/s, 3 an attempt every 1,125 s on average).
     public static func retryCap(fleetSize: Int) -> Duration {
-        let cap = Duration.milliseconds(200) * max(fleetSize, 0)
-        return min(max(cap, .seconds(5)), .seconds(1200))
+        let cap = Duration.milliseconds(300) * max(fleetSize, 0)
+        return min(max(cap, .seconds(5)), .seconds(1800))
+    }
+
+    /// Of the slots a LIST offered as free, the one this node takes: below K, with no
+    /// holder (the label only says where to look; the record decides), and chosen by the
+    /// node's hash among them, so nodes reading the same LIST spread over what it offers.
+    public static func offeredSlot(
+        _ offered: [(index: Int, record: SlotRecord)], identity: String, slots: Int
+    ) -> (index: Int, record: SlotRecord)? {
+        let free = offered.filter { $0.index < slots && $0.record.holder.isEmpty }
+        guard !free.isEmpty else { return nil }
+        return free[firstSlot(for: identity, slots: free.count)]
     }
 
     /// The slot a node tries first: spread by its name, so nodes entering pressure

@@ -3,11 +3,14 @@
 /// what each outcome changes. No I/O and no clock of its own: the agent's `FleetGate`
 /// runs the requests and feeds the outcomes back, tests feed tables.
 ///
-/// - Acquire: probe one slot (GET); absent → create it, free or this node's → take it
-///   with its resourceVersion, held by another node → watch it. A 409 means another node
-///   won: the next slot is probed at once, at most `requestsPerAttempt` requests an
-///   attempt. An attempt that ends without a slot waits with jittered backoff, capped by
-///   `FleetSlots.retryCap`.
+/// - Acquire, one attempt: probe the slot this node watches (GET) when it is new to it
+///   or could have expired since; absent → create it, free or this node's → take it with
+///   its resourceVersion. Held by another node → ask for free slots (a LIST by the
+///   free-state label, `findFree`) and take the one offered. A 409 means another node
+///   won: the next slot at once, at most `requestsPerAttempt` requests an attempt. An
+///   attempt that ends without a slot waits with jittered backoff, capped by
+///   `FleetSlots.retryCap`. So a slot released anywhere is found by the next attempt of
+///   any waiting node, and a dead holder's by the node watching it.
 /// - Expiry, as client-go's leader election judges it: a slot held by another node is
 ///   expired once this node has seen its record unchanged for the record's lease duration,
 ///   never by comparing `renewTime` with a clock. A waiting node stays on the slot it
@@ -41,6 +44,8 @@ public struct SlotPolicy: Equatable, Sendable {
         /// LIST the slots, once at start when the Node already carries a hard own taint.
         case findOwn
         case probe(Int)
+        /// LIST the slots labelled free.
+        case findFree
         case create(Int)
         /// Update slot `index` from `resourceVersion` to this node, counting a transition
         /// when it came from another holder.
@@ -56,6 +61,9 @@ public struct SlotPolicy: Equatable, Sendable {
         case noOwn
         /// `probe`: the record, nil when the Lease does not exist.
         case seen(SlotRecord?)
+        /// `findFree`: the free slot below K chosen among those offered (`FleetSlots.offeredSlot`).
+        case offered(index: Int, SlotRecord)
+        case noneOffered
         /// A write succeeded; the record's new resourceVersion.
         case written(resourceVersion: String)
         /// 409: another writer won (create: AlreadyExists; update: Conflict).
@@ -83,9 +91,9 @@ public struct SlotPolicy: Equatable, Sendable {
     private var cursor: Int?
     /// The slot this node watches for expiry: its record and since when it is unchanged.
     private var watched: Watched?
-    /// What the last probe found, for the write that follows it in the same attempt.
+    /// What the last probe or LIST found, for the write that follows it in the same attempt.
     private var probed: Probed?
-    private var attemptRequests = 0
+    private var attempt = Attempt()
     private var attemptBackoff = RetryBackoff(base: .seconds(1), cap: .seconds(5))
     private var renewBackoff = RetryBackoff(base: .seconds(1), cap: .seconds(40))
 
@@ -125,14 +133,14 @@ public struct SlotPolicy: Equatable, Sendable {
         case .idle:
             guard wanted else { return nil }
             phase = .waiting
-            attemptRequests = 0
+            attempt = Attempt()
             return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
         case let .holding(holding):
             if Self.givenUp(holding, fleet, at: now) {
                 // Its own slot first: it may well still be its own when the server answers.
                 phase = .waiting
                 cursor = holding.index
-                attemptRequests = 0
+                attempt = Attempt()
                 return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
             }
             let beyondLimit = slots(fleet).map { holding.index >= $0 } ?? false
@@ -161,11 +169,11 @@ public struct SlotPolicy: Equatable, Sendable {
                 return .take(index: index, resourceVersion: record.resourceVersion,
                              transitions: record.transitions + (fromAnother ? 1 : 0))
             case nil:
-                guard attemptRequests < Self.requestsPerAttempt else {
-                    endAttempt(shortage ?? .limitReached, at: now, jitter: 0.5)
-                    return nil
-                }
-                return .probe(index)
+                if let request = attemptStep(index, at: now) { return request }
+                // `record` ends an attempt with nothing left to do; this only catches one
+                // whose K changed under it.
+                endAttempt(.limitReached, at: now, jitter: 0.5)
+                return nil
             }
         }
     }
@@ -174,9 +182,23 @@ public struct SlotPolicy: Equatable, Sendable {
         fleetSizeReadAt.map { now - $0 >= maxAge } ?? true
     }
 
-    private func expired(_ index: Int, _ record: SlotRecord, _ fleet: Config.Fleet, at now: Instant) -> Bool {
+    private func expired(_ index: Int, _ record: SlotRecord, at now: Instant) -> Bool {
         guard let watched, watched.index == index, watched.resourceVersion == record.resourceVersion else { return false }
-        return now - watched.since >= record.leaseDuration ?? fleet.leaseDuration
+        return now - watched.since >= watched.leaseDuration
+    }
+
+    /// The attempt's next read, nil when it has nothing left to do. A slot is probed
+    /// when this node does not watch it yet; again a third of its lease duration later,
+    /// when a live holder has renewed it (so the node moves on to the next slot, and a
+    /// dead holder's slot is soon watched by some node); then once it could have expired.
+    /// In between, a free one is found by `findFree`.
+    private func attemptStep(_ index: Int, at now: Instant) -> Request? {
+        guard attempt.requests < Self.requestsPerAttempt else { return nil }
+        let probeIsDue = watched.map { watched in
+            watched.index != index || now - watched.since >= watched.leaseDuration / (watched.rechecked ? 1 : 3)
+        } ?? true
+        if !attempt.probed && probeIsDue { return .probe(index) }
+        return attempt.listedFree ? nil : .findFree
     }
 
     /// What `outcome` of `request` changes. `sentAt`: when the request went out;
@@ -184,14 +206,14 @@ public struct SlotPolicy: Equatable, Sendable {
     public mutating func record(
         _ outcome: Outcome, of request: Request, _ fleet: Config.Fleet, sentAt: Instant, at now: Instant, jitter: Double
     ) {
-        if case .waiting = phase { attemptRequests += 1 }
+        if case .waiting = phase { attempt.requests += 1 }
         switch (request, outcome) {
         case let (.readFleetSize, .fleetSize(size)):
             fleetSize = size
             fleetSizeReadAt = now
             attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size)
             // Not counted: the read is what an attempt starts with.
-            if case .waiting = phase { attemptRequests -= 1 }
+            if case .waiting = phase { attempt.requests -= 1 }
         case let (.findOwn, .own(index, record)):
             findOwnPending = false
             cursor = index
@@ -199,17 +221,27 @@ public struct SlotPolicy: Equatable, Sendable {
         case (.findOwn, .noOwn):
             findOwnPending = false
         case let (.probe(index), .seen(record)):
-            observe(index, record, fleet, at: now, jitter: jitter)
+            attempt.probed = true
+            observe(index, record, fleet, at: now)
+        case let (.findFree, .offered(index, record)):
+            attempt.listedFree = true
+            cursor = index
+            probed = .acquirable(record)
+        case (.findFree, .noneOffered):
+            attempt.listedFree = true
         case let (.create(index), .written(resourceVersion)):
             hold(Holding(index: index, resourceVersion: resourceVersion, transitions: 0, renewedAt: sentAt))
         case let (.take(index, _, transitions), .written(resourceVersion)):
             hold(Holding(index: index, resourceVersion: resourceVersion, transitions: transitions, renewedAt: sentAt))
         case (.create(let index), .conflict), (.take(let index, _, _), .conflict):
-            // Another node won this slot: the next one, at once (within the attempt's budget).
+            // Another node won this slot: the next one (or another free one), at once
+            // within the attempt's budget.
             probed = nil
             watched = nil
             cursor = index + 1
-            if attemptRequests >= Self.requestsPerAttempt { endAttempt(.limitReached, at: now, jitter: jitter) }
+            attempt.probed = false
+            attempt.listedFree = false
+            if attempt.requests >= Self.requestsPerAttempt { endAttempt(.limitReached, at: now, jitter: jitter) }
         case let (.renew(holding), .written(resourceVersion)):
             var renewed = holding
             renewed.resourceVersion = resourceVersion
@@ -222,7 +254,7 @@ public struct SlotPolicy: Equatable, Sendable {
             phase = .waiting
             cursor = holding.index
             watched = nil
-            attemptRequests = 0
+            attempt = Attempt()
         case (.renew, .failed):
             renewBackoff.cap = fleet.leaseDuration / 6
             renewBackoff.recordFailure(at: now, jitter: jitter)
@@ -239,14 +271,17 @@ public struct SlotPolicy: Equatable, Sendable {
             // An outcome that does not answer the request: the caller's bug; nothing changes.
             break
         }
+        if case .waiting = phase, probed == nil, let cursor, attemptStep(cursor, at: now) == nil {
+            endAttempt(.limitReached, at: now, jitter: jitter)
+        }
     }
 
-    private mutating func observe(_ index: Int, _ record: SlotRecord?, _ fleet: Config.Fleet, at now: Instant, jitter: Double) {
+    private mutating func observe(_ index: Int, _ record: SlotRecord?, _ fleet: Config.Fleet, at now: Instant) {
         guard let record else {
             probed = .absent
             return
         }
-        if record.holder.isEmpty || record.holder == identity || expired(index, record, fleet, at: now) {
+        if record.holder.isEmpty || record.holder == identity || expired(index, record, at: now) {
             probed = .acquirable(record)
             return
         }
@@ -256,9 +291,11 @@ public struct SlotPolicy: Equatable, Sendable {
             self.watched = nil
             cursor = index + 1
         } else if watched?.index != index {
-            watched = Watched(index: index, resourceVersion: record.resourceVersion, since: now)
+            watched = Watched(index: index, resourceVersion: record.resourceVersion, since: now,
+                              leaseDuration: record.leaseDuration ?? fleet.leaseDuration)
+        } else {
+            watched?.rechecked = true
         }
-        endAttempt(.limitReached, at: now, jitter: jitter)
     }
 
     private mutating func hold(_ holding: Holding) {
@@ -274,6 +311,17 @@ public struct SlotPolicy: Equatable, Sendable {
         var index: Int
         var resourceVersion: String
         var since: Instant
+        /// The record's own, else the config's: how long unchanged means expired.
+        var leaseDuration: Duration
+        /// Seen unchanged at a later probe too: a holder that does not renew.
+        var rechecked = false
+    }
+
+    /// What one attempt has spent and done.
+    private struct Attempt: Equatable, Sendable {
+        var requests = 0
+        var probed = false
+        var listedFree = false
     }
 
     private enum Probed: Equatable, Sendable {
@@ -284,7 +332,7 @@ public struct SlotPolicy: Equatable, Sendable {
 
     private mutating func endAttempt(_ shortage: Shortage, at now: Instant, jitter: Double) {
         self.shortage = shortage
-        attemptRequests = 0
+        attempt = Attempt()
         attemptBackoff.recordFailure(at: now, jitter: jitter)
     }
 

@@ -8,13 +8,15 @@ public protocol FleetAPI: Sendable {
     /// The Lease, nil when there is none (404).
     func lease(namespace: String, name: String) async throws(KubeError) -> Lease?
 
-    /// The Leases matching `labelSelector` (e.g. `autotaint.dev/role=fleet-slot`).
-    func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease]
+    /// The Leases matching `labelSelector` (e.g. `autotaint.dev/role=fleet-slot`), at most
+    /// `limit` of them when it is set (the first page, in the server's name order).
+    func leases(namespace: String, labelSelector: String, limit: Int?) async throws(KubeError) -> [Lease]
 
     /// Creates `lease`; 409 (AlreadyExists) when the name is taken.
     func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease
 
-    /// Merges `spec` into the Lease if it is still at `resourceVersion`; 409 otherwise.
-    func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
-        async throws(KubeError) -> Lease
+    /// Merges `labels` and `spec` into the Lease if it is still at `resourceVersion`; 409
+    /// otherwise.
+    func updateLease(namespace: String, name: String, resourceVersion: String, labels: [String: String],
+                     _ spec: LeaseSpec) async throws(KubeError) -> Lease
 }

@@ -87,9 +87,10 @@ public final class KubeAPI: NodeAPI, FleetAPI {
         }
     }
 
-    public func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease] {
-        try await connection.fetch(LeaseList.self, APIRequest(
-            verb: "LIST", path: Self.leasesPath(namespace) + "?labelSelector=\(labelSelector.percentEncoded)",
+    public func leases(namespace: String, labelSelector: String, limit: Int?) async throws(KubeError) -> [Lease] {
+        let page = limit.map { "&limit=\($0)" } ?? ""
+        return try await connection.fetch(LeaseList.self, APIRequest(
+            verb: "LIST", path: Self.leasesPath(namespace) + "?labelSelector=\(labelSelector.percentEncoded)" + page,
             resource: "leases")).items
     }
 
@@ -99,12 +100,13 @@ public final class KubeAPI: NodeAPI, FleetAPI {
             json: lease, contentType: "application/json"))
     }
 
-    public func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
-        async throws(KubeError) -> Lease
+    public func updateLease(namespace: String, name: String, resourceVersion: String, labels: [String: String],
+                            _ spec: LeaseSpec) async throws(KubeError) -> Lease
     {
         try await connection.fetch(Lease.self, APIRequest(
             verb: "PATCH", path: Self.leasesPath(namespace) + "/\(name.percentEncoded)", resource: "leases/\(name)",
-            json: LeaseSpecPatch(resourceVersion: resourceVersion, spec: spec), contentType: "application/merge-patch+json"))
+            json: LeasePatch(resourceVersion: resourceVersion, labels: labels, spec: spec),
+            contentType: "application/merge-patch+json"))
     }
 
     private static func leasesPath(_ namespace: String) -> String {

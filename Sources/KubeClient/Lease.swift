@@ -67,18 +67,20 @@ struct LeaseList: Decodable {
     var items: [Lease]
 }
 
-/// `{"metadata":{"resourceVersion":RV},"spec":{…}}` as a merge patch: applied only if the
-/// Lease is still at `RV` (409 otherwise), which is the whole lock.
-struct LeaseSpecPatch: Encodable {
+/// `{"metadata":{"resourceVersion":RV,"labels":{…}},"spec":{…}}` as a merge patch: applied
+/// only if the Lease is still at `RV` (409 otherwise), which is the whole lock. Labels left
+/// out are kept.
+struct LeasePatch: Encodable {
     struct Metadata: Encodable {
         var resourceVersion: String
+        var labels: [String: String]?
     }
 
     var metadata: Metadata
     var spec: LeaseSpec
 
-    init(resourceVersion: String, spec: LeaseSpec) {
-        metadata = Metadata(resourceVersion: resourceVersion)
+    init(resourceVersion: String, labels: [String: String], spec: LeaseSpec) {
+        metadata = Metadata(resourceVersion: resourceVersion, labels: labels.isEmpty ? nil : labels)
         self.spec = spec
     }
 }

@@ -17,10 +17,11 @@ actor FakeFleetAPI: FleetAPI {
     func failAll(_ error: KubeError?) { failure = error }
     func clearRequests() { requests = [] }
     func setDesired(_ size: Int) { desired = size }
-    /// Another node's write: `holder` takes slot `name`.
+    /// Another node's write: `holder` takes slot `name`; an empty holder is its release.
     func hold(_ name: String, by holder: String) {
         version += 1
-        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: FleetGate.slotLabels,
+        let state = [FleetGate.stateLabel: holder.isEmpty ? "free" : "held"]
+        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: FleetGate.slotLabels.merging(state) { $1 },
                              spec: LeaseSpec(holderIdentity: holder, leaseDurationSeconds: 120))
     }
 
@@ -34,9 +35,13 @@ actor FakeFleetAPI: FleetAPI {
         return leases[name]
     }
 
-    func leases(namespace: String, labelSelector: String) async throws(KubeError) -> [Lease] {
-        try exchange("LIST leases")
-        return leases.values.sorted { $0.name < $1.name }
+    /// Equality selectors only (`k=v,k=v`), as the gate sends them; name order, as etcd's.
+    func leases(namespace: String, labelSelector: String, limit: Int?) async throws(KubeError) -> [Lease] {
+        try exchange("LIST leases \(labelSelector)")
+        let wanted = labelSelector.split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+        let matching = leases.values.filter { lease in wanted.allSatisfy { lease.labels[$0[0]] == $0[1] } }
+            .sorted { $0.name < $1.name }
+        return limit.map { Array(matching.prefix($0)) } ?? matching
     }
 
     func createLease(namespace: String, _ lease: Lease) async throws(KubeError) -> Lease {
@@ -51,15 +56,17 @@ actor FakeFleetAPI: FleetAPI {
         return created
     }
 
-    func updateLease(namespace: String, name: String, resourceVersion: String, _ spec: LeaseSpec)
-        async throws(KubeError) -> Lease
+    func updateLease(namespace: String, name: String, resourceVersion: String, labels: [String: String],
+                     _ spec: LeaseSpec) async throws(KubeError) -> Lease
     {
-        try exchange("PATCH \(name) holder=\(spec.holderIdentity ?? "-")")
+        let state = labels[FleetGate.stateLabel].map { " state=\($0)" } ?? ""
+        try exchange("PATCH \(name) holder=\(spec.holderIdentity ?? "-")\(state)")
         guard var lease = leases[name], lease.resourceVersion == resourceVersion else {
             throw KubeError(kind: .conflict, verb: "PATCH", resource: "leases/\(name)", message: "modified")
         }
         version += 1
         lease.resourceVersion = "\(version)"
+        lease.labels.merge(labels) { $1 }
         if let holder = spec.holderIdentity { lease.spec.holderIdentity = holder }
         if let renewTime = spec.renewTime { lease.spec.renewTime = renewTime }
         leases[name] = lease
@@ -121,7 +128,7 @@ struct FleetGateTests {
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["GET daemonset", "GET \(slot)", "POST \(slot)"])
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
-        #expect(await fleet.leases[slot]?.labels == FleetGate.slotLabels)
+        #expect(await fleet.leases[slot]?.labels == FleetGate.slotLabels.merging([FleetGate.stateLabel: "held"]) { $1 })
     }
 
     @Test func noSlotWritesPreferNoScheduleAndSaysWhy() async {
@@ -148,11 +155,15 @@ struct FleetGateTests {
         await fillSlots(fleet)
         var sync = state
         await sync.tick(view(pressure: true), config, at: at(0))
-        let first = FleetSlots.firstSlot(for: "node-1", slots: 3)
-        await fleet.hold(FleetSlots.leaseName(first), by: "")
-        // Within the attempt backoff (≤ 5 s at N = 10), probing its watched slot first.
-        for second in 1...12 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        // Released by its holder: not the slot this node watches, so only the LIST of free
+        // slots finds it, at the next attempt (≤ 5 s at N = 10).
+        let watched = FleetSlots.firstSlot(for: "node-1", slots: 3)
+        let released = FleetSlots.leaseName((watched + 1) % 3)
+        await fleet.hold(released, by: "")
+        for second in 1...5 { await sync.tick(view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
+        #expect(await fleet.leases[released]?.spec.holderIdentity == "node-1")
+        #expect(await fleet.requests.filter { $0.hasPrefix("GET autotaint-slot") }.count == 1, "its watched slot probed once")
         let last = await nodes.events.last
         #expect(last?.reason == "TaintAdded")
         #expect(last?.message.hasPrefix("Hardened taint autotaint.dev/cpu-pressure=true:NoSchedule (was PreferNoSchedule)") == true)
@@ -169,7 +180,8 @@ struct FleetGateTests {
         await sync.tick(view(pressure: false), config, at: at(1))
         #expect(await nodes.node.taints == [])
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
-        #expect(await fleet.requests == ["PATCH \(slot) holder="])
+        #expect(await fleet.requests == ["PATCH \(slot) holder= state=free"])
+        #expect(await fleet.leases[slot]?.labels[FleetGate.stateLabel] == "free")
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
         #expect(await nodes.requests.first == "PATCH taints")
     }
@@ -211,7 +223,8 @@ struct FleetGateTests {
         var sync = keptState
         await sync.tick(view(pressure: true), config, at: at(0))
         #expect(await kept.node.taints == [Taint(hard)])
-        #expect(await keptFleet.requests == ["GET daemonset", "LIST leases", "PATCH autotaint-slot-2 holder=node-1"])
+        #expect(await keptFleet.requests
+            == ["GET daemonset", "LIST leases autotaint.dev/role=fleet-slot", "PATCH autotaint-slot-2 holder=node-1 state=held"])
 
         // No slot of its own and none free: downgraded on the first tick.
         let (lost, lostFleet, lostState) = await setUp(taints: [Taint(hard)])

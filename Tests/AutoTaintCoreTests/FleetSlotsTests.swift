@@ -25,7 +25,7 @@ struct FleetSlotsTests {
         #expect(FleetSlots.count(fleetSize: 100, Self.fleet(0, cap: 5)) == nil)
     }
 
-    @Test(arguments: [(0, 5), (20, 5), (25, 5), (100, 20), (1_000, 200), (5_000, 1_000), (6_000, 1_200), (100_000, 1_200)])
+    @Test(arguments: [(0, 5), (16, 5), (20, 6), (100, 30), (1_000, 300), (5_000, 1_500), (6_000, 1_800), (100_000, 1_800)])
     func retryCapGrowsWithTheFleet(fleetSize: Int, seconds: Int) {
         #expect(FleetSlots.retryCap(fleetSize: fleetSize) == .seconds(seconds))
     }
@@ -117,5 +117,31 @@ struct FleetLimitTests {
 
     @Test func effectHardness() {
         #expect(TaintEffect.noSchedule.isHard && TaintEffect.noExecute.isHard && !TaintEffect.preferNoSchedule.isHard)
+    }
+}
+
+@Suite("FleetSlots.offeredSlot: what a LIST of free slots offers")
+struct OfferedSlotTests {
+    private static func free(_ index: Int, holder: String = "") -> (index: Int, record: SlotRecord) {
+        (index, SlotRecord(holder: holder, resourceVersion: "\(index)"))
+    }
+
+    @Test func onlyFreeRecordsBelowKAreTaken() {
+        // The label says free, the record says held, or the slot is at or beyond K: none.
+        #expect(FleetSlots.offeredSlot([Self.free(1, holder: "node-b"), Self.free(3), Self.free(7)],
+                                       identity: "node-a", slots: 3) == nil)
+        #expect(FleetSlots.offeredSlot([], identity: "node-a", slots: 3) == nil)
+        let only = FleetSlots.offeredSlot([Self.free(1, holder: "node-b"), Self.free(2), Self.free(5)],
+                                          identity: "node-a", slots: 3)
+        #expect(only?.index == 2 && only?.record.resourceVersion == "2")
+    }
+
+    @Test func nodesReadingTheSamePageSpreadOverIt() {
+        let page = [Self.free(0), Self.free(1), Self.free(2)]
+        let chosen = Set((0..<30).compactMap { FleetSlots.offeredSlot(page, identity: "node-\($0)", slots: 10)?.index })
+        #expect(chosen == [0, 1, 2])
+        // and one node always chooses the same
+        #expect(FleetSlots.offeredSlot(page, identity: "node-7", slots: 10)?.index
+            == FleetSlots.offeredSlot(page, identity: "node-7", slots: 10)?.index)
     }
 }

@@ -75,18 +75,42 @@ struct SlotPolicyTests {
             .ask(0, .create(second), .conflict),
             .ask(0, nil),
         ], holds: false),
-        SlotCase(name: "held by a live node: waits, moves on when the record changes", steps: [
+        SlotCase(name: "held by a live node: asks for a free slot, probes again after a third of the lease, moves on when it changed", steps: [
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), held("node-b", "10")),
+            .ask(0, .findFree, .noneOffered),
             .ask(0, nil),
-            .ask(5, .probe(first), held("node-b", "11")),
+            .ask(5, .findFree, .noneOffered),
             .ask(5, nil),
-            .ask(10, .probe(second), held("node-c", "20")),
+            .ask(10, .probe(first), held("node-b", "11")),
+            .ask(10, .findFree, .noneOffered),
+            .ask(10, nil),
+            .ask(20, .probe(second), held("node-c", "20")),
+        ], holds: false),
+        SlotCase(name: "a slot freed elsewhere: offered by the LIST, taken with its resourceVersion", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "10")),
+            .ask(0, .findFree, .offered(index: second, SlotRecord(holder: "", resourceVersion: "31", transitions: 2))),
+            .ask(0, .take(index: second, resourceVersion: "31", transitions: 2), .written(resourceVersion: "32")),
+            .ask(0, nil),
+        ], holds: true),
+        SlotCase(name: "an offered slot lost (409): the attempt's budget is spent, it backs off", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "10")),
+            .ask(0, .findFree, .offered(index: second, SlotRecord(holder: "", resourceVersion: "31"))),
+            .ask(0, .take(index: second, resourceVersion: "31", transitions: 0), .conflict),
+            .ask(0, nil),
+            .ask(1, .probe((second + 1) % 3), held("node-c", "40")),
         ], holds: false),
         SlotCase(name: "expired by observed time: unchanged for leaseDuration, taken, transition counted", steps: [
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), held("node-b", "10", transitions: 2)),
-            .ask(29, .probe(first), held("node-b", "10", transitions: 2)),
+            .ask(0, .findFree, .noneOffered),
+            .ask(5, .findFree, .noneOffered),
+            .ask(12, .probe(first), held("node-b", "10", transitions: 2)),
+            .ask(12, .findFree, .noneOffered),
+            .ask(20, .findFree, .noneOffered),
+            .ask(29, .findFree, .noneOffered),
             .ask(29, nil),
             .ask(35, .probe(first), held("node-b", "10", transitions: 2)),
             .ask(35, .take(index: first, resourceVersion: "10", transitions: 3), .written(resourceVersion: "12")),
@@ -94,6 +118,7 @@ struct SlotPolicyTests {
         SlotCase(name: "take-over lost (409): no slot, next slot next", steps: [
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), held("node-b", "10")),
+            .ask(0, .findFree, .noneOffered),
             .ask(31, .probe(first), held("node-b", "10")),
             .ask(31, .take(index: first, resourceVersion: "10", transitions: 1), .conflict),
             .ask(31, .probe(second), held("node-c", "20")),
@@ -114,6 +139,7 @@ struct SlotPolicyTests {
             .ask(0, .create(first), .written(resourceVersion: "5")),
             .ask(10, .renew(holding(first, "5", renewedAt: 0)), .conflict),
             .ask(10, .probe(first), held("node-b", "9")),
+            .ask(10, .findFree, .noneOffered),
             .ask(10, nil),
         ], holds: false),
         SlotCase(name: "renewals failing for 2/3 of leaseDuration: gives the slot up before anyone may take it", steps: [
@@ -159,6 +185,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .findOwn, .noOwn),
             .ask(0, .probe(first), held("node-b", "1")),
+            .ask(0, .findFree, .noneOffered),
             .ask(0, nil),
         ], holds: false),
     ]
@@ -201,8 +228,12 @@ struct SlotPolicyTests {
             var version = 0
             while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: now) {
                 version += 1
-                // A live holder: its record changes between any two looks.
-                let outcome: SlotPolicy.Outcome = request == .readFleetSize ? .fleetSize(100) : held("node-b", "\(now)\(version)")
+                // A live holder: its record changes between any two looks; no slot is free.
+                let outcome: SlotPolicy.Outcome = switch request {
+                case .readFleetSize: .fleetSize(100)
+                case .findFree: .noneOffered
+                default: held("node-b", "\(now)\(version)")
+                }
                 policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 1)
             }
             let due = policy.nextDue(Self.fleet)!
@@ -211,7 +242,7 @@ struct SlotPolicyTests {
         }
         #expect(waits.first == .seconds(1))
         #expect(waits.last == FleetSlots.retryCap(fleetSize: 100))
-        #expect(waits.allSatisfy { $0 <= .seconds(20) })
+        #expect(waits.allSatisfy { $0 <= .seconds(30) })
     }
 
     /// Holds slot `first` of K = 3 from t0 and renews it every 10 s up to `until`; the

@@ -46,10 +46,9 @@ INTERVAL = 1.0  # sampling.interval of every agent here
 
 
 def retry_cap(nodes: int) -> float:
-    """The longest wait between two slot attempts of a waiting node, as the contract gives
-    it: max(5 s, N × 80 ms), at most 10 min (the agent's FleetSlots.retryCap uses 200 ms a
-    node and 20 min; both give 5 s for N ≤ 25)."""
-    return min(max(5.0, nodes * 0.08), 600.0)
+    """The longest wait between two slot attempts of a waiting node, as the agent computes it
+    (FleetSlots.retryCap): N × 300 ms, at least 5 s, at most 30 min."""
+    return min(max(5.0, nodes * 0.3), 1800.0)
 
 
 def slots_for(nodes: int, percent: float) -> int:

@@ -8,8 +8,9 @@ second check, all Nodes read every 100 ms. Never by the agents' logs.
 
 Timing: agents sample every 1 s and act on the first sample past the threshold (`for`,
 `recoverFor`, `minHold` 0 s); leaseDuration 6 s (renewals every 2 s). A waiting node
-retries at most the backoff cap after its last attempt: max(5 s, N × 80 ms) = 5 s for
-N = 20 (the contract's figure; the agent's FleetSlots.retryCap also gives 5 s here).
+retries at most the backoff cap after its last attempt: N × 300 ms = 6 s for N = 20
+(FleetSlots.retryCap), and every attempt asks for free slots (a LIST by the free-state
+label), so a released slot is found by the next attempt of any waiting node.
 RETRY_BOUND = cap + one interval (the attempt's requests and the Node write that follows
 them) + SLACK (20 agents, the fake and the observer on 2 CPUs).
 
@@ -26,14 +27,14 @@ N = 20
 PERCENT = 30
 K = 6
 LEASE = 6  # seconds
-CAP = 5.0  # the waiting nodes' backoff cap for N = 20
+CAP = 6.0  # the waiting nodes' backoff cap for N = 20
 SLACK = 3.0
 RETRY_BOUND = CAP + INTERVAL + SLACK
-# A freed slot is found by a waiting node that looks at it: each waiting node probes one
-# slot an attempt and moves to the next only when the one it watches changes, so in the
-# worst case the freed slot is reached after a round over all K slots (README "The fleet
-# guard": the discovery bound).
-DISCOVERY_BOUND = K * (CAP + INTERVAL) + SLACK
+# A dead holder's slot is judged expired only by a waiting node that watches it: each
+# watches one slot, probing it when it could have expired, and moves to the next when it
+# changed (a live holder). In the worst case nobody watches the dead slot when its holder
+# dies and it is reached after a round over the K slots, a lease duration and a retry each.
+DISCOVERY_BOUND = K * (LEASE + CAP + INTERVAL) + SLACK
 BUSY, IDLE = 95, 0
 
 
@@ -148,7 +149,9 @@ def test_three_holders_cooling_down_free_their_slots_for_three_waiting_nodes(cas
     cooled = sorted(hard)[:3]
     cooled_at = time.time()
     fleet.set_all(IDLE, cooled)
-    new_hard, new_soft = fleet.wait_tainted(K, 3, timeout=DISCOVERY_BOUND + RETRY_BOUND)
+    # The cooled nodes write their Nodes soft, then release, within a few ticks; each release
+    # is then found within RETRY_BOUND.
+    new_hard, new_soft = fleet.wait_tainted(K, 3, timeout=3 * RETRY_BOUND)
     end = time.time()
     assert not set(cooled) & (new_hard | new_soft), "a cooled node kept its taint"
     hardened = sorted(new_hard - hard)
@@ -169,21 +172,21 @@ def test_three_holders_cooling_down_free_their_slots_for_three_waiting_nodes(cas
         """What the freed slot was asked next: seconds after its release, verb, status."""
         return [(round(r["time"] - at, 2), r["method"], r.get("status")) for r in requests
                 if r["path"] == path and r["time"] > at][:4]
-    assert all(d <= DISCOVERY_BOUND for d in delays), (
-        f"hardened {delays} s after the releases, bound {DISCOVERY_BOUND} s; each freed slot's next requests: "
+    assert all(d <= RETRY_BOUND for d in delays), (
+        f"hardened {delays} s after the releases, bound {RETRY_BOUND} s; each freed slot's next requests: "
         + "; ".join(f"{path.rsplit('/', 1)[1]}: {after_release(at, path)}" for at, path in released)
         + "\n" + timeline.excerpt(cooled_at, end))
     guard = guard_summary(requests, cooled_at, end)
     report("3 holders cool down", history_max_hard=worst, sampler_max_hard=sampled_max(sampler, start, end), K=K,
-           harden_delays_s=delays, bound_s=DISCOVERY_BOUND, guard_requests=guard["count"], by_kind=guard["by_kind"])
+           harden_delays_s=delays, bound_s=RETRY_BOUND, guard_requests=guard["count"], by_kind=guard["by_kind"])
 
 
 def test_a_killed_holders_slot_goes_to_a_waiting_node_only_after_the_lease_duration(case, sampler):
     """kill -9 of a holder: it cannot release its slot nor remove its taint. Its slot is
     taken by a waiting node once the lease expired (leaseDuration after its last renewal,
-    judged by the waiters' own observation, never sooner) and within leaseDuration + 2 ×
-    cap + interval + SLACK of that renewal: a waiter first has to see the dead holder's
-    last record (its next probe, ≤ cap), then leaseDuration of it unchanged, then tries
+    judged by the waiters' own observation, never sooner) and within leaseDuration +
+    DISCOVERY_BOUND of that renewal: a waiter has to watch the dead holder's last record
+    (at worst after a round over the slots), see it unchanged for leaseDuration, and try
     again (≤ cap).
 
     What the invariant means here: a dead agent's taint stays on its Node until something
