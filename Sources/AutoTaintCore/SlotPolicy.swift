@@ -271,7 +271,8 @@ public struct SlotPolicy: Equatable, Sendable {
             // An outcome that does not answer the request: the caller's bug; nothing changes.
             break
         }
-        if case .waiting = phase, probed == nil, let cursor, attemptStep(cursor, at: now) == nil {
+        if case .waiting = phase, probed == nil, let cursor, let slots = slots(fleet),
+           attemptStep(cursor % slots, at: now) == nil {
             endAttempt(.limitReached, at: now, jitter: jitter)
         }
     }

@@ -17,6 +17,7 @@ them) + SLACK (20 agents, the fake and the observer on 2 CPUs).
 One 20-agent fleet serves the cases that share its config, reset between them (no load,
 every taint gone, every slot free); the guard-off case starts a fleet of its own.
 """
+import signal
 import time
 
 import pytest
@@ -305,6 +306,57 @@ def test_an_outage_longer_than_the_lease_leaves_an_excess_of_at_most_one_interva
            excess_spans_s=[round(e - s, 2) for s, e, _ in spans], holder_downgrade_after_reconnect_s=excess,
            slots_changed_hands=len(after - hard), guard_requests=guard_summary(requests, up_at, end)["count"],
            recovered_after_s=round(end - up_at, 1))
+
+
+def test_a_holder_cut_off_past_its_lease_sheds_its_taint_within_one_interval_of_coming_back(case, sampler):
+    """SIGSTOP of a holder for longer than leaseDuration: to the API server it is a holder
+    cut off, its lease unrenewed. A waiting node takes the slot once it expired and hardens,
+    so while the holder stays cut off K + 1 Nodes are hard: the one exception the invariant
+    allows, the cut-off holder's own stale taint. On SIGCONT its first tick finds the slot
+    lost (it gave up at 2/3 of the lease) and writes its taint soft past the write backoff:
+    the excess ends within one interval of its coming back, plus SLACK_RECONNECT for the
+    Node write to land on 2 busy CPUs. The live agents' Nodes never exceed K."""
+    slack_reconnect = 1.0
+    fleet = case
+    busy = fleet.nodes[:12]
+    start = time.time()
+    hard, soft = in_pressure(fleet, busy, soft=6)
+    slot, victim = sorted(fleet.holders().items())[0]
+    live = [n for n in fleet.nodes if n != victim]
+    process = fleet.agents[victim].process
+    process.send_signal(signal.SIGSTOP)
+    stopped_at = time.time()
+    try:
+        deadline = time.monotonic() + LEASE + DISCOVERY_BOUND + 20
+        while fleet.holders().get(slot) in (None, victim):
+            assert time.monotonic() < deadline, f"slot {slot} of the stopped {victim} never taken: {fleet.leases()}"
+            time.sleep(0.2)
+        successor = fleet.holders()[slot]
+        assert successor in soft, (successor, sorted(soft))
+        fleet.wait_tainted(K + 1, 5, timeout=RETRY_BOUND, hold=1)  # the successor hardens beside the stale taint
+    finally:
+        resumed_at = time.time()
+        process.send_signal(signal.SIGCONT)
+    after, after_soft = fleet.wait_tainted(K, 6, timeout=15, hold=2)
+    end = time.time()
+    assert victim in after_soft and successor in after, (victim, successor, sorted(after))
+    timeline = fleet.timeline()
+    downgraded = next(at for at, hard_now, _ in timeline.window(resumed_at, end) if victim not in hard_now)
+    shed_after = downgraded - resumed_at
+    assert shed_after <= INTERVAL + slack_reconnect, (
+        f"{victim} shed its hard taint {shed_after:.2f} s after it came back, bound {INTERVAL + slack_reconnect} s:\n"
+        + timeline.excerpt(resumed_at - 1, downgraded + 1))
+    worst_live, _ = assert_never_over(fleet, start, end, among=live)
+    for at, hard_now, _ in timeline.window(start, end):
+        assert len(hard_now) <= K or (len(hard_now) == K + 1 and victim in hard_now
+                                      and stopped_at <= at < downgraded), (at, sorted(hard_now))
+    excess = [round(b - a, 2) for a, b, _ in timeline.spans_over(K, start, end)]
+    report("holder cut off (SIGSTOP) past its lease", history_max_hard_live_nodes=worst_live,
+           history_max_hard_all=timeline.max_hard(start, end)[0],
+           sampler_max_hard_live_nodes=sampled_max(sampler, start, end, among=live), K=K,
+           stopped_s=round(resumed_at - stopped_at, 1), shed_after_coming_back_s=round(shed_after, 2),
+           excess_spans_s=excess,
+           guard_requests=fleet.guard(resumed_at, end)["count"])
 
 
 def test_leases_forbidden_means_overflow_with_the_reason_in_condition_and_event(case, sampler):
