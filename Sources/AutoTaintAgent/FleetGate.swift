@@ -71,6 +71,7 @@ struct FleetGate {
             guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: sentAt) else { break }
             let outcome = await perform(request, fleet)
             policy.record(outcome, of: request, fleet, sentAt: sentAt, at: now + elapsed, jitter: .random(in: 0..<1))
+            if case let .failed(failure) = outcome { metrics?.fleetFailure(failure.cause) }
             log(request, outcome)
         }
         let slots = policy.slots(fleet)
@@ -181,7 +182,6 @@ struct FleetGate {
             logger.warning("fleet slot lost: its Lease changed under this node",
                            metadata: ["lease": "\(FleetSlots.leaseName(holding.index))"])
         case let (_, .failed(failure)):
-            metrics?.fleetFailure(failure.cause)
             logger.warning("fleet guard request failed", metadata: [
                 "cause": "\(failure.cause.rawValue)", "error": "\(failure.detail)",
             ])

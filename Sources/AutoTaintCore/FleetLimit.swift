@@ -46,7 +46,7 @@ public enum FleetLimit {
             return "fleet guard: no slot: \(failure.summary)"
         case .limitReached, nil:
             guard let fleetSize, let slots else { return "fleet guard: no slot yet" }
-            let byPercent = FleetSlots.count(fleetSize: fleetSize, { var f = fleet; f.maxTainted = 0; return f }()) ?? slots
+            let byPercent = FleetSlots.byPercent(fleetSize: fleetSize, fleet.maxTaintedPercent)
             let limit = slots < byPercent ? "maxTainted \(slots)" : "\(numberText(fleet.maxTaintedPercent))%"
             return "fleet limit: \(slots) of \(fleetSize) nodes (\(limit)) hold a slot"
         }

@@ -6,11 +6,16 @@ public enum FleetSlots {
     /// the guard. Nil while the guard is off.
     public static func count(fleetSize: Int, _ fleet: Config.Fleet) -> Int? {
         guard fleet.isEnabled else { return nil }
-        // The product first, so 30 % of 10 is exactly 3 and not 2.999….
-        let share = (fleet.maxTaintedPercent * Double(max(fleetSize, 0)) / 100).rounded(.down)
-        var slots = max(1, share < Double(Int.max) ? Int(share) : Int.max)
+        var slots = byPercent(fleetSize: fleetSize, fleet.maxTaintedPercent)
         if fleet.maxTainted > 0 { slots = min(slots, Int(fleet.maxTainted)) }
         return slots
+    }
+
+    /// max(1, floor(percent × N / 100)): the percent limit alone.
+    public static func byPercent(fleetSize: Int, _ percent: Double) -> Int {
+        // The product first, so 30 % of 10 is exactly 3 and not 2.999….
+        let share = (percent * Double(max(fleetSize, 0)) / 100).rounded(.down)
+        return max(1, share < Double(Int.max) ? Int(share) : Int.max)
     }
 
     /// The longest wait between two attempts of a node without a slot: N × 300 ms, at
