@@ -13,7 +13,13 @@ import ServiceLifecycle
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the agent: sample, decide, keep the node's taint and conditions in step."
+        abstract: "Run the agent: sample, decide, keep the node's taint and conditions in step.",
+        discussion: "Fleet guard (config fleet: maxTaintedPercent 30, maxTainted, overflowEffect, "
+            + "leaseDuration, daemonSet): a NoSchedule or NoExecute own taint needs one of K slot Leases "
+            + "(autotaint-slot-<i> in $POD_NAMESPACE, else the service account's namespace); K = max(1, "
+            + "floor(maxTaintedPercent% of the DaemonSet's desiredNumberScheduled)). Without a slot the "
+            + "taint gets fleet.overflowEffect and the condition says why. --dry-run reads the DaemonSet "
+            + "and the Leases and writes none."
     )
 
     @OptionGroup var config: ConfigOption
