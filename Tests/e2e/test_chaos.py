@@ -226,7 +226,11 @@ def test_a_rotated_token_is_read_again_after_a_401(tmp_path, fake_api):
         answers = [(r["method"], r["path"], r["status"]) for r in after]
         assert after[0]["status"] == 401 and after[1]["status"] in (200, 201), answers
         assert (after[0]["method"], after[0]["path"]) == (after[1]["method"], after[1]["path"]), answers
-        assert all(r["status"] in (200, 201) for r in after[1:]), answers
+        # Everything after is answered; a 404 only for the fleet guard's probe of a slot
+        # Lease nobody has created yet (it then creates it).
+        absent_slot = [r for r in after if r["method"] == "GET" and "/leases/autotaint-slot-" in r["path"]
+                       and r["status"] == 404]
+        assert all(r["status"] in (200, 201) for r in after[1:] if r not in absent_slot), answers
         assert agent.failures() == []  # the retry with the re-read token is part of the same call
         agent.assert_alive()
 
