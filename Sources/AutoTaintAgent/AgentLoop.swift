@@ -27,6 +27,7 @@ public struct AgentLoop: Service {
     private let health: AgentHealth?
     private let reloader: ConfigReloader?
     private let pacing: SyncPacing?
+    private let startJitter: Double
 
     /// A sampler holds per-task state, so the loop makes its own in `run` (and a new one
     /// when a reload changes `sampling` or `prometheus`). `adopted`: the signals whose
@@ -34,11 +35,14 @@ public struct AgentLoop: Service {
     /// tick; `health` each tick (for `/healthz`). Without a `reloader` the config changes
     /// only through `live` (node annotations). With `pacing`, a tick's view goes to
     /// NodeSync only when NodeSync needs it (`SyncPacing`); without, every one does.
+    /// `startJitter` in 0..<1 moves the first tick (and so the first Node write, and every
+    /// tick after it) that share of an interval later, so agents started together (a fresh
+    /// install, a node pool coming up) do not write in the same second.
     public init(
         live: LiveConfig, adopted: Set<SignalKind>, once: Bool, dryRun: Bool, logger: Logger,
         sampler: @escaping @Sendable (Config) -> any Sampler, output: AsyncStream<SyncInput>.Continuation,
         metrics: AgentMetrics? = nil, health: AgentHealth? = nil, reloader: ConfigReloader? = nil,
-        pacing: SyncPacing? = nil
+        pacing: SyncPacing? = nil, startJitter: Double = 0
     ) {
         self.live = live
         self.adopted = adopted
@@ -51,6 +55,7 @@ public struct AgentLoop: Service {
         self.health = health
         self.reloader = reloader
         self.pacing = pacing
+        self.startJitter = min(max(startJitter, 0), 1)
     }
 
     public func run() async throws {
@@ -81,7 +86,7 @@ public struct AgentLoop: Service {
         // The first read only sets the baseline that CPU usage is measured from.
         _ = await sampler.sample(config.signals.enabled)
         health?.loopTicked(at: clock.now, interval: config.sampling.interval)
-        var schedule = TickSchedule(startingAt: start)
+        var schedule = TickSchedule(startingAt: start + config.sampling.interval * startJitter)
         while !Task.isShuttingDownGracefully {
             // A slow tick is a Prometheus query near its timeout.
             let now = schedule.next(every: config.sampling.interval, now: clock.now)

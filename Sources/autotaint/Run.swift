@@ -85,7 +85,8 @@ struct Run: AsyncParsableCommand {
                     path: path, applied: settingsText, live: live, logger: agentLogger, events: output,
                     onReload: { [metrics = telemetry?.metrics] in metrics?.configReloaded(success: $0) })
             },
-            pacing: pacing)
+            // --once is a command run by hand: no reason to wait.
+            pacing: pacing, startJitter: once ? 0 : .random(in: 0..<1))
         // Started in this order, stopped in reverse: the loop stops first and its last
         // views (and `.stopping`) reach NodeSync, which then cleans up and returns. Any
         // of them returning (after --once) ends the run; that is not a failure. The server

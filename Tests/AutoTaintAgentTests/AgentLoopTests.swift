@@ -42,3 +42,27 @@ private struct ScriptedSampler: Sampler {
     }
     #expect(wanted == [false, true, true, false, false, true, true, false])
 }
+
+/// The start jitter moves the first tick (and the schedule with it) that share of an
+/// interval later: agents started together spread their first writes over an interval.
+@Test(.timeLimit(.minutes(1))) func theStartJitterDelaysTheFirstTickWithinOneInterval() async throws {
+    var config = Config()
+    config.sampling.interval = .seconds(1)
+    let (views, output) = AsyncStream.makeStream(of: SyncInput.self)
+    let before = ContinuousClock.now
+    let loop = AgentLoop(
+        live: LiveConfig(config), adopted: [], once: false, dryRun: true,
+        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+        sampler: { _ in ScriptedSampler(values: []) }, output: output, startJitter: 0.5)
+    let running = Task { try await loop.run() }
+    defer { running.cancel() }
+    var ticks: [ContinuousClock.Instant] = []
+    for await input in views {
+        guard case let .tick(_, _, at) = input else { continue }
+        ticks.append(at)
+        if ticks.count == 2 { break }
+    }
+    // Scheduled instants, not wake-ups: the loop's start is a moment after `before`.
+    #expect(ticks[0] - before >= .milliseconds(1_500) && ticks[0] - before < .milliseconds(1_900))
+    #expect(ticks[1] - ticks[0] == .seconds(1))
+}
