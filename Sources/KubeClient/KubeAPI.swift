@@ -45,6 +45,20 @@ public final class KubeAPI: NodeAPI, FleetAPI {
         ))
     }
 
+    /// The Node through a LIST by name, as client-go's reflector starts a watch: the
+    /// list's resourceVersion is the server's current one, where the Node's own may be older
+    /// than the watch history reaches (and a watch from it would be 410 again). A
+    /// `metadata.name` field selector is one key for the API server, not a scan of the Nodes.
+    func listNode(_ name: String) async throws(KubeError) -> (node: Node, resourceVersion: String) {
+        let list = try await connection.fetch(NodeList.self, APIRequest(
+            verb: "LIST", path: "/api/v1/nodes?fieldSelector=metadata.name%3D\(name.percentEncoded)", resource: "nodes/\(name)"
+        ))
+        guard let node = list.items.first(where: { $0.name == name }) else {
+            throw KubeError(kind: .notFound, verb: "LIST", resource: "nodes/\(name)", message: "nodes \"\(name)\" not found")
+        }
+        return (node, list.metadata.resourceVersion ?? node.resourceVersion)
+    }
+
     public func patchTaints(_ name: String, _ taints: [Taint], resourceVersion: String) async throws(KubeError) -> Node {
         try await connection.fetch(Node.self, APIRequest(
             verb: "PATCH", path: "/api/v1/nodes/\(name.percentEncoded)", resource: "nodes/\(name)",

@@ -33,3 +33,13 @@ extension Node: Decodable {
         )
     }
 }
+
+/// `{"metadata":{"resourceVersion":RV},"items":[…]}` of a Node LIST.
+struct NodeList: Decodable {
+    struct Metadata: Decodable {
+        var resourceVersion: String?
+    }
+
+    var metadata: Metadata
+    var items: [Node]
+}

@@ -2,12 +2,12 @@ import AgentExecutor
 import AutoTaintCore
 import FoundationEssentials
 
-/// Follows one Node for `KubeAPI.nodeUpdates`: a GET, then watches from the Node's
-/// resourceVersion, for as long as the consuming task lives.
+/// Follows one Node for `KubeAPI.nodeUpdates`: a LIST of it by name, then watches from the
+/// list's resourceVersion, for as long as the consuming task lives.
 ///
 /// Every way a watch ends leads back into the loop: closed by the server (its
 /// `timeoutSeconds`) → watch again from the last resourceVersion seen (events and
-/// bookmarks both move it); 410 → GET again and watch from the fresh one; any failure →
+/// bookmarks both move it); 410 → LIST again and watch from the fresh one; any failure →
 /// log it and wait out the backoff. Only a watch that stayed open for a second resets the
 /// backoff and may be renewed without waiting, so the loop never spins, whatever the
 /// server does.
@@ -45,9 +45,9 @@ struct NodeWatcher: Sendable {
         while !Task.isCancelled {
             guard let from = resourceVersion else {
                 do {
-                    let node = try await api.getNode(name)
-                    continuation.yield(node)
-                    resourceVersion = node.resourceVersion
+                    let listed = try await api.listNode(name)
+                    continuation.yield(listed.node)
+                    resourceVersion = listed.resourceVersion
                 } catch {
                     report("cannot read node \(name): \(error)")
                     try? await ExecutorClock().sleep(for: backoff.delayAfterFailure(jitter: .random(in: 0..<1)))

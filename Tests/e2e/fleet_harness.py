@@ -20,6 +20,7 @@ failure.
 import collections
 import json
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -32,6 +33,12 @@ from pathlib import Path
 from agent_process import REPO, Agent, clean_env
 from stand_in_prometheus import QUERY, StandInPrometheus
 from waiting import wait_until
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 sys.path.insert(0, str(REPO / "bench"))
 from harness import STARTED, FakeAPI  # noqa: E402  (bench/harness.py: the fake in a process of its own)
@@ -289,11 +296,14 @@ class Fleet:
     at ≥ 80 % and out of it on the first at ≤ 50 %."""
 
     def __init__(self, work: Path, count: int = 20, *, percent: float = 30, lease_seconds: int = 6,
-                 extra_fleet: str = ""):
+                 extra_fleet: str = "", interval: float = INTERVAL, servers: bool = False):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
         self.nodes = [f"node-{i:02d}" for i in range(count)]
         self.percent, self.lease_seconds, self.extra_fleet = percent, lease_seconds, extra_fleet
+        self.interval = interval
+        # With `servers`, each agent serves /metrics, /healthz and /readyz on its own port.
+        self.ports = {node: free_port() for node in self.nodes} if servers else {}
         self.K = slots_for(count, percent)
         self.cap = retry_cap(count)
         self.agents: dict[str, Agent] = {}
@@ -408,7 +418,7 @@ class Fleet:
     # -- the agents --
     def config_text(self) -> str:
         return f"""\
-sampling: {{interval: {INTERVAL:g}s, source: prometheus}}
+sampling: {{interval: {self.interval:g}s, source: prometheus}}
 signals:
   cpu: {{highPercent: 80, lowPercent: 50, for: 0s, recoverFor: 0s, minHold: 0s}}
 prometheus:
@@ -417,7 +427,6 @@ prometheus:
   timeout: 1s
   staleAfter: 10s
 heartbeat: 5m
-server: {{address: ""}}
 fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds}s{self.extra_fleet}}}
 """
 
@@ -427,7 +436,8 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
         directory = self.work / "agents" / node / f"run-{self.runs[node]}"
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "config.yaml"
-        config.write_text(self.config_text())
+        address = f"127.0.0.1:{self.ports[node]}" if node in self.ports else ""
+        config.write_text(self.config_text() + f'server: {{address: "{address}"}}\n')
         self.agents[node] = Agent(directory, "--config", str(config), "--kubeconfig", self.info["kubeconfig"],
                                   "--node", node, env=clean_env(POD_NAMESPACE=NAMESPACE))
         STARTED.append(self.agents[node].process)  # an interrupted bench's kill_all() ends it too

@@ -143,7 +143,7 @@ def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
         assert set(patches) == {("PATCH", "/api/v1/nodes/node-1/status")}, patches
         assert len(patches) <= 2  # the first report, and one heartbeat at 60 s
         counts = verb_counts(api)
-        assert counts.get("GET", 0) <= 2, counts  # the start, and the watch's initial read
+        assert counts.get("GET", 0) <= 2, counts  # the start's GET, and the watch's initial LIST
         print("requests in 62 s of steady state:", counts)
 
 

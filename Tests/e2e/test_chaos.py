@@ -241,12 +241,17 @@ def test_a_watch_that_expires_with_410_is_listed_again_and_followed(tmp_path, fa
         agent.pressure(True)
         wait_until(lambda: in_pressure(api), 20, "our taint")
         # Drop the watch's connection, and while it reconnects let history move on and be
-        # compacted, so its resourceVersion is too old: the real server's 410 Expired.
+        # compacted, so its resourceVersion is too old: the real server's 410 Expired. The
+        # last write is to another Node, so node-1's own resourceVersion is too old as well:
+        # only a LIST gives a resourceVersion a watch can start from (client-go's reflector).
         api.down(2)
         api.update_node("node-1", lambda n: n["metadata"].setdefault("labels", {}).update({"chaos": "1"}))
+        api.update_node("node-2", lambda n: n["metadata"].setdefault("labels", {}).update({"chaos": "1"}))
         api.compact()
         agent.wait_for(lambda e: "expired" in e["msg"] and "reading the node again" in e["msg"], timeout=30)
-        relisted_at = max(r["time"] for r in agent_requests(api) if r["method"] == "GET" and r["path"] == NODE_PATH)
+        relisted_at = max(r["time"] for r in agent_requests(api) if r["method"] == "GET" and not is_watch(r)
+                          and r["path"] == "/api/v1/nodes"
+                          and r["params"].get("fieldSelector") == "metadata.name=node-1")
         wait_until(lambda: any(is_watch(r) and r["time"] > relisted_at for r in agent_requests(api)), 15,
                    "a new watch after the re-list")
         assert_the_watch_follows(api, agent)
