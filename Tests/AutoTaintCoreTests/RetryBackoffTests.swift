@@ -45,3 +45,11 @@ private let start = ContinuousClock.now
     backoff.recordSuccess()
     #expect(backoff.delayAfterFailure(jitter: 1) == .seconds(1))
 }
+
+@Test func fullJitterSpreadsOverTheWholePeriod() {
+    var backoff = RetryBackoff(base: .seconds(1), cap: .seconds(8), spread: .full)
+    let periods = [1, 2, 4, 8, 8]
+    for (jitter, period) in zip([0.0, 0.25, 0.5, 0.75, 1.0], periods) {
+        #expect(backoff.delayAfterFailure(jitter: jitter) == .seconds(period) / 10 + .seconds(period) * 0.9 * jitter)
+    }
+}

@@ -35,10 +35,13 @@ private func watchRequests(_ fake: FakeAPIServer) async throws -> [[String: Any]
     try await fake.requests().filter { ($0["params"] as? [String: Any])?["watch"] as? String == "true" }
 }
 
-/// How often the agent (not kubectl) has read the node.
+/// How often the agent (not kubectl) has read the node: the LIST by name a watch starts from.
 private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
     try await fake.requests().filter {
-        $0["user_agent"] as? String == "autotaint/test" && $0["method"] as? String == "GET" && $0["path"] as? String == "/api/v1/nodes/node-1"
+        let params = $0["params"] as? [String: Any]
+        return $0["user_agent"] as? String == "autotaint/test" && $0["method"] as? String == "GET"
+            && $0["path"] as? String == "/api/v1/nodes" && params?["watch"] == nil
+            && params?["fieldSelector"] as? String == "metadata.name=node-1"
     }.count
 }
 
@@ -56,7 +59,11 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         let params = watch["params"] as? [String: Any]
         #expect(params?["fieldSelector"] as? String == "metadata.name=node-1")
         #expect(params?["allowWatchBookmarks"] as? String == "true")
-        #expect(params?["resourceVersion"] as? String == recorder.received.first?.resourceVersion)
+        // From the LIST's resourceVersion, the server's current one: never older than the Node's.
+        let from = (params?["resourceVersion"] as? String).flatMap { Int($0) }
+        let nodeVersion = recorder.received.first.flatMap { Int($0.resourceVersion) }
+        #expect(from != nil && nodeVersion != nil && from! >= nodeVersion!)
+        #expect(try await nodeReads(fake) == 1)
 
         _ = try await fake.kubectl("taint", "node", "node-1", "one.example.com/a=b:NoSchedule")
         #expect(await eventually { recorder.saw { $0.taints.contains { $0.key == "one.example.com/a" } } })
@@ -122,13 +129,12 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
         let reading = recorder.record(api.nodeUpdates("node-1"))
         defer { reading.cancel() }
         #expect(try await eventually { try await fake.requests().count >= 5 })
-        // 200 ms doubling to 1 s, each wait at least half its period: lower bounds only, so
-        // a slow machine cannot fail this, and a loop that spins always does.
+        // 200 ms doubling to 1 s, each wait at least a tenth of its period (the whole
+        // period's jitter): a lower bound only, so a slow machine cannot fail this, and a
+        // loop that spins always does.
         let starts = try await fake.requests().prefix(5).compactMap { $0["time"] as? Double }
         #expect(starts.count == 5)
-        for (n, (before, after)) in zip(starts, starts.dropFirst()).enumerated() {
-            #expect(after - before >= min(0.1 * Double(1 << n), 0.5) - 0.02, "wait \(n): \(after - before) s")
-        }
+        #expect(starts.last! - starts.first! >= 0.1 * (0.2 + 0.4 + 0.8 + 1.0) - 0.02, "\(starts)")
         #expect(recorder.received.isEmpty)
         #expect(log.all.first?.contains("cannot read node node-1") == true)
         try await fake.admin(.delete, "/faults")
@@ -140,12 +146,16 @@ private func nodeReads(_ fake: FakeAPIServer) async throws -> Int {
     try await withFakeAPI { fake in
         let log = LogLines()
         let api = try fake.api(settings: quick, log: log.closure)
-        try await fake.fault(["method": "GET", "path": "^/api/v1/nodes$", "action": "garbage"])
         let recorder = UpdateRecorder()
         let reading = recorder.record(api.nodeUpdates("node-1"))
         defer { reading.cancel() }
+        // The LIST the watch starts from shares the path: the fault goes in once it watches,
+        // and a dropped connection makes the next request a resumed watch.
+        #expect(try await eventually { try await watchRequests(fake).count == 1 })
+        try await fake.fault(["method": "GET", "path": "^/api/v1/nodes$", "action": "garbage"])
+        try await fake.admin(.post, "/down", ["seconds": 0.3])
         #expect(await eventually { log.all.contains { $0.contains("WATCH nodes/node-1: the response is not a valid object") } })
-        #expect(try await eventually { try await watchRequests(fake).count == 2 })
+        #expect(try await eventually { try await watchRequests(fake).count == 3 })
         _ = try await fake.kubectl("taint", "node", "node-1", "after.example.com/a=b:NoSchedule")
         #expect(await eventually { recorder.saw { $0.taints.contains { $0.key == "after.example.com/a" } } })
     }
