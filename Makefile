@@ -19,7 +19,7 @@ RELEASE_FLAGS := -c release --static-swift-stdlib \
 FUZZ_SECONDS ?= 60
 BIN := .build/release/autotaint
 
-.PHONY: deps build release orderfile run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check image image-test monitoring bench bench-deps clean
+.PHONY: deps build release orderfile run run-offline test unit tsan fuzz fuzz-ci e2e e2e-deps manifest-deps manifests image-check image image-test monitoring bench bench-scale bench-deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -125,9 +125,16 @@ bench-deps:
 
 # What the agent costs against product.md's targets (memory, CPU, callgrind instructions per
 # cycle, reaction latency under stress-ng, API requests, 50 agents at one server): ~7 min,
-# prints a table and writes bench/results.json. Not part of `make test`.
+# prints a table and writes bench/results.json; then bench-scale. Not part of `make test`.
 bench: release bench-deps
 	python3 bench/bench.py $(BIN)
+	$(MAKE) bench-scale
+
+# N = 50, 100, 200 real agents at one fake API server through a start-up storm, 10 min of
+# steady state, two API server restarts and a cluster-wide spike (bench/storms.py): ~40 min,
+# prints one table per scenario and writes bench/storms.json.
+bench-scale: release
+	python3 bench/storms.py $(BIN)
 
 clean:
 	rm -rf .build $(TSAN_SCRATCH) .build-fuzz .fuzz
