@@ -28,7 +28,11 @@ struct FleetGate {
     /// the release of a slot at or beyond K (never offered again unless K grows and a
     /// probe finds it). Only a hint for `findFree`: the record's holder decides.
     static let stateLabel = "autotaint.dev/slot-state"
-    static let freeSelector = slotSelector + ",\(stateLabel)=free"
+    enum SlotState: String {
+        case held, free, retired
+    }
+
+    static let freeSelector = slotSelector + ",\(stateLabel)=\(SlotState.free.rawValue)"
     /// How many free slots one `findFree` reads: enough to spread the nodes reading the
     /// same page, small enough to stay one small answer.
     static let freePage = 3
@@ -116,18 +120,18 @@ struct FleetGate {
                 return FleetSlots.offeredSlot(offered, identity: policy.identity, slots: slots)
                     .map { .offered(index: $0.index, $0.record) } ?? .noneOffered
             case let .create(index):
-                let lease = Lease(name: FleetSlots.leaseName(index), labels: Self.slotLabels.merging([Self.stateLabel: "held"]) { $1 },
+                let lease = Lease(name: FleetSlots.leaseName(index), labels: Self.slotLabels.merging([Self.stateLabel: SlotState.held.rawValue]) { $1 },
                                   spec: holderSpec(fleet, transitions: 0))
                 return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
             case let .take(index, resourceVersion, transitions):
-                return try await update(index, resourceVersion, state: "held", holderSpec(fleet, transitions: transitions))
+                return try await update(index, resourceVersion, state: .held, holderSpec(fleet, transitions: transitions))
             case let .renew(holding):
                 return try await update(holding.index, holding.resourceVersion, state: nil, LeaseSpec(
                     holderIdentity: policy.identity, leaseDurationSeconds: Int(fleet.leaseDuration.components.seconds),
                     renewTime: MicroTime.now()))
             case let .release(holding):
                 let retired = policy.slots(fleet).map { holding.index >= $0 } ?? false
-                return try await update(holding.index, holding.resourceVersion, state: retired ? "retired" : "free",
+                return try await update(holding.index, holding.resourceVersion, state: retired ? .retired : .free,
                                         LeaseSpec(holderIdentity: ""))
             }
         } catch where error.kind == .conflict {
@@ -138,13 +142,13 @@ struct FleetGate {
     }
 
     /// `state`: the new `stateLabel`, nil to keep it.
-    private func update(_ index: Int, _ resourceVersion: String, state: String?, _ spec: LeaseSpec)
+    private func update(_ index: Int, _ resourceVersion: String, state: SlotState?, _ spec: LeaseSpec)
         async throws(KubeError) -> SlotPolicy.Outcome
     {
         guard !dryRun else { return .written(resourceVersion: resourceVersion) }
         let lease = try await api.updateLease(
             namespace: namespace, name: FleetSlots.leaseName(index), resourceVersion: resourceVersion,
-            labels: state.map { [Self.stateLabel: $0] } ?? [:], spec)
+            labels: state.map { [Self.stateLabel: $0.rawValue] } ?? [:], spec)
         return .written(resourceVersion: lease.resourceVersion)
     }
 
