@@ -254,11 +254,25 @@ def restart(fleet: Fleet, sampler: ProcessSampler, compact: bool) -> dict:
     time.sleep(max(0.0, down_at + DOWN_SECONDS - time.time()))
     up_at = down_at + DOWN_SECONDS
 
+    missing: set[str] = set()
+
     def back():
         requests = agent_requests(fleet)
         open_after = {node_of_watch(r) for r in requests if r["time"] >= up_at and r["duration"] is None}
-        return set(fleet.nodes) <= open_after and requests
-    wait(back, BACK_WITHIN, "every watch open again after the restart")
+        missing.clear()
+        missing.update(set(fleet.nodes) - open_after)
+        return not missing and requests
+    try:
+        wait(back, BACK_WITHIN, "every watch open again after the restart")
+    except RuntimeError as error:
+        last = {}
+        for r in agent_requests(fleet):
+            if node_of_watch(r) in missing:
+                last[node_of_watch(r)] = r
+        detail = "; ".join(f"{n}: last watch at +{last[n]['time'] - up_at:.1f} s, status {last[n]['status']}, "
+                           f"duration {last[n]['duration']}" if n in last else f"{n}: no watch"
+                           for n in sorted(missing))
+        raise RuntimeError(f"{error}: {len(missing)} of {len(fleet.nodes)} not back ({detail})") from None
     back_at = time.time()
 
     def written():
@@ -378,12 +392,17 @@ def report(results: list[dict]) -> str:
         ("guard requests/s", "guard_requests_per_s"), ("peak guard requests in 1 s", "peak_guard_requests_per_1s"),
         ("409 conflicts", "conflicts_409"), ("fake's peak CPU, cores", "fake_peak_cpu_cores")]))
     per_node = [r["steady"]["requests_per_node_per_s"] for r in results]
-    spread = max(per_node) / min(per_node) if min(per_node) > 0 else float("inf")
+    if max(per_node) == 0:
+        linearity = "none at any N: linear in N"
+    elif min(per_node) == 0:
+        linearity = "none at some N only: the window is too short to judge"
+    else:
+        spread = max(per_node) / min(per_node)
+        linearity = f"largest/smallest {spread:.2f}: {'linear in N' if spread <= 1.25 else 'NOT linear in N'}"
     largest = results[-1]
     out.append(
         f"steady requests/s per node at N = {', '.join(str(r['N']) for r in results)}: "
-        f"{', '.join(f'{v:g}' for v in per_node)} (largest/smallest {spread:.2f}: "
-        f"{'linear in N' if spread <= 1.25 else 'NOT linear in N'})\n"
+        f"{', '.join(f'{v:g}' for v in per_node)} ({linearity})\n"
         f"5,000 nodes (per node at N = {largest['N']} × 5,000): "
         f"{largest['steady']['requests_per_node_per_s'] * PROJECTED:.1f} requests/s, "
         f"{largest['steady']['bytes_per_node_per_s'] * PROJECTED / 1e6:.3f} MB/s in steady state")

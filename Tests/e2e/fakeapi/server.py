@@ -113,7 +113,9 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         except (ssl.SSLError, OSError):
             _hard_close(request)
             return
-        app._track(tls, True)
+        if not app._track(tls, True):
+            _hard_close(tls)  # accepted just before the listening socket closed: down like the rest
+            return
         abort = False
         try:
             _Handler(tls, client_address, self)
@@ -352,8 +354,16 @@ class FakeAPIServer:
 
     # -- connections --
     def _track(self, conn, add):
+        """Adds or drops an open connection; refuses to add one while down, so a connection
+        accepted in the moment before down() closed the listening socket cannot outlive it."""
         with self._lock:
-            (self._conns.add if add else self._conns.discard)(conn)
+            if not add:
+                self._conns.discard(conn)
+                return True
+            if self._down_mode is not None:
+                return False
+            self._conns.add(conn)
+            return True
 
     def _kill_connections(self):
         with self._lock:
