@@ -204,6 +204,7 @@ def startup(fleet: Fleet, sampler: ProcessSampler, launched: float) -> dict:
                 ready_at[node] = time.time()
         return len(ready_at) == len(fleet.nodes)
     wait(all_ready, 120, "every agent's /readyz", poll=0.2)
+    fleet.check_alive()  # a /readyz answered by another process's server is not this agent's
     settled = max(ready_at.values()) + 2 * INTERVAL  # the first ticks' writes, jittered over one interval
     time.sleep(max(0.0, settled - time.time()))
     requests = agent_requests(fleet)

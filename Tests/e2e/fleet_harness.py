@@ -35,10 +35,17 @@ from stand_in_prometheus import QUERY, StandInPrometheus
 from waiting import wait_until
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every probe is held until all are bound, since ports
+    probed one after another can repeat (two agents of one fleet were given the same one)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 sys.path.insert(0, str(REPO / "bench"))
 from harness import STARTED, FakeAPI  # noqa: E402  (bench/harness.py: the fake in a process of its own)
@@ -303,7 +310,7 @@ class Fleet:
         self.percent, self.lease_seconds, self.extra_fleet = percent, lease_seconds, extra_fleet
         self.interval = interval
         # With `servers`, each agent serves /metrics, /healthz and /readyz on its own port.
-        self.ports = {node: free_port() for node in self.nodes} if servers else {}
+        self.ports = dict(zip(self.nodes, free_ports(len(self.nodes)))) if servers else {}
         self.K = slots_for(count, percent)
         self.cap = retry_cap(count)
         self.agents: dict[str, Agent] = {}
