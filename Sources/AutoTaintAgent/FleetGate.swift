@@ -17,6 +17,11 @@ struct FleetGate {
     private let dryRun: Bool
     private let logger: Logger
     private let metrics: AgentMetrics?
+    /// What the guard dates its requests and observations by. Not the tick's instant: a
+    /// tick can reach the guard seconds late (the process was stopped, a Prometheus read
+    /// was slow, a Node write held the queue), and a slot record dated that early would be
+    /// judged expired while its holder still renews it.
+    private let clock: @Sendable () -> Instant
     private(set) var policy: SlotPolicy
     /// Set while the node wants a hard taint and may not carry it: `FleetLimitReached` is
     /// posted on entering that state only.
@@ -33,6 +38,9 @@ struct FleetGate {
     }
 
     static let freeSelector = slotSelector + ",\(stateLabel)=\(SlotState.free.rawValue)"
+    /// How late a tick may reach the guard and still date its first request.
+    static let onTime = Duration.milliseconds(100)
+
     /// How many free slots one `findFree` reads: enough to spread the nodes reading the
     /// same page, small enough to stay one small answer.
     static let freePage = 3
@@ -40,8 +48,9 @@ struct FleetGate {
     /// `adopting`: the Node carries a hard own taint at start, so the first step looks for
     /// this node's slot among the Leases before probing.
     init(api: any FleetAPI, namespace: String, identity: String, adopting: Bool, dryRun: Bool, logger: Logger,
-         metrics: AgentMetrics?) {
+         metrics: AgentMetrics?, clock: @escaping @Sendable () -> Instant) {
         self.api = api
+        self.clock = clock
         self.namespace = namespace
         self.dryRun = dryRun
         self.logger = logger
@@ -62,24 +71,24 @@ struct FleetGate {
     /// Runs the requests due at `now` (at most a handful: one attempt, or a renewal, or a
     /// release) and says what the view may carry. `mayRelease`: the Node is known to carry
     /// no hard own taint.
-    mutating func step(_ view: DesiredNodeView, mayRelease: Bool, _ config: Config, at now: Instant) async -> Verdict {
+    mutating func step(_ view: DesiredNodeView, mayRelease: Bool, _ config: Config, at tick: Instant) async -> Verdict {
         let fleet = config.fleet
         let wanted = fleet.isEnabled && FleetLimit.wantsSlot(view)
-        // Times on the tick's clock, moved on by the time the requests took: the first
-        // request goes out at the tick (regular, so renewals fall due on the tick they should).
-        let began = ContinuousClock.now
-        var elapsed: Duration { ContinuousClock.now - began }
         // A bound on the requests of one step, whatever the policy says.
         for number in 0..<8 {
-            let sentAt = number == 0 ? now : now + elapsed
-            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: sentAt) else { break }
+            let now = clock()
+            // The first request is dated at its tick when the tick is on time, so renewals
+            // fall due on the ticks they should. A send dated early only makes its holder
+            // give up sooner; a late tick's is dated at most `onTime` early.
+            let sentAt = number == 0 ? min(max(tick, now - Self.onTime), now) : now
+            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now) else { break }
             let outcome = await perform(request, fleet)
-            policy.record(outcome, of: request, fleet, sentAt: sentAt, at: now + elapsed, jitter: .random(in: 0..<1))
+            policy.record(outcome, of: request, fleet, sentAt: sentAt, at: clock(), jitter: .random(in: 0..<1))
             if case let .failed(failure) = outcome { metrics?.fleetFailure(failure.cause) }
             log(request, outcome)
         }
         let slots = policy.slots(fleet)
-        let held = policy.holdsSlot(fleet, at: now + elapsed)
+        let held = policy.holdsSlot(fleet, at: clock())
         metrics?.fleet(size: policy.fleetSize, slots: fleet.isEnabled ? slots : nil, held: held)
         guard wanted, !held else {
             overflowing = false

@@ -134,7 +134,8 @@ struct SyncState {
 
     init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger,
          metrics: AgentMetrics? = nil, health: AgentHealth? = nil,
-         fleet: (api: any FleetAPI, namespace: String)? = nil) {
+         fleet: (api: any FleetAPI, namespace: String)? = nil,
+         clock: @escaping @Sendable () -> Instant = { ContinuousClock.now }) {
         self.api = api
         self.health = health
         self.metrics = metrics
@@ -150,7 +151,8 @@ struct SyncState {
         status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
         self.fleet = fleet.map { fleet in
             FleetGate(api: fleet.api, namespace: fleet.namespace, identity: node.name,
-                      adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics)
+                      adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics,
+                      clock: clock)
         }
     }
 

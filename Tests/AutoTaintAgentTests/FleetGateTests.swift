@@ -1,6 +1,7 @@
 import AutoTaintCore
 import KubeClient
 import Logging
+import Synchronization
 import Testing
 @testable import AutoTaintAgent
 
@@ -97,13 +98,31 @@ private func view(pressure: Bool) -> DesiredNodeView {
                                      message: pressure ? "CPU 93.4% >= 80% for 30s (proc)" : "CPU 10% < 80% (proc)")])
 }
 
-private func setUp(taints: [Taint] = [], dryRun: Bool = false) async -> (FakeNodeAPI, FakeFleetAPI, SyncState) {
+/// The guard's clock: each tick moves it to the tick's instant (a tick on time), unless a
+/// test moved it further (a tick that reaches the guard late).
+final class TestClock: Sendable {
+    private let instant = Mutex(start)
+
+    var now: Instant { instant.withLock { $0 } }
+
+    func advance(to later: Instant) {
+        instant.withLock { $0 = max($0, later) }
+    }
+
+    func tick(_ sync: inout SyncState, _ view: DesiredNodeView, _ config: Config, at tick: Instant) async {
+        advance(to: tick)
+        await sync.tick(view, config, at: tick)
+    }
+}
+
+private func setUp(taints: [Taint] = [], dryRun: Bool = false) async -> (FakeNodeAPI, FakeFleetAPI, SyncState, TestClock) {
     let nodes = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", taints: taints))
     let fleet = FakeFleetAPI()
+    let clock = TestClock()
     let state = SyncState(api: nodes, config: config, node: await nodes.node, dryRun: dryRun,
                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                          fleet: (fleet, "autotaint"))
-    return (nodes, fleet, state)
+                          fleet: (fleet, "autotaint"), clock: { clock.now })
+    return (nodes, fleet, state, clock)
 }
 
 /// Every slot of K = 3 (N = 10) held by other nodes.
@@ -114,16 +133,16 @@ private func fillSlots(_ fleet: FakeFleetAPI) async {
 @Suite("FleetGate: the guard between the view and the Node write")
 struct FleetGateTests {
     @Test func notInPressureMakesNoGuardRequest() async {
-        let (_, fleet, state) = await setUp()
+        let (_, fleet, state, clock) = await setUp()
         var sync = state
-        for second in 0..<60 { await sync.tick(view(pressure: false), config, at: at(second)) }
+        for second in 0..<60 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
         #expect(await fleet.requests == [])
     }
 
     @Test func aFreeSlotLetsTheHardTaintThrough() async {
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await nodes.node.taints == [Taint(hard)])
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["GET daemonset", "GET \(slot)", "POST \(slot)"])
@@ -132,10 +151,10 @@ struct FleetGateTests {
     }
 
     @Test func noSlotWritesPreferNoScheduleAndSaysWhy() async {
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         await fillSlots(fleet)
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await nodes.node.taints == [Taint(soft)])
         let condition = await nodes.node.conditions[0]
         #expect(condition.status == "True")
@@ -145,22 +164,22 @@ struct FleetGateTests {
         #expect(reasons == ["FleetLimitReached", "TaintAdded"])
         #expect(await nodes.events[0].kind == .warning)
         // Once per entry into overflow, not per tick.
-        await sync.tick(view(pressure: true), config, at: at(1))
-        await sync.tick(view(pressure: true), config, at: at(2))
+        await clock.tick(&sync, view(pressure: true), config, at: at(1))
+        await clock.tick(&sync, view(pressure: true), config, at: at(2))
         #expect(await nodes.events.count == 2)
     }
 
     @Test func aReleasedSlotHardensTheTaintWithOneEvent() async {
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         await fillSlots(fleet)
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         // Released by its holder: not the slot this node watches, so only the LIST of free
         // slots finds it, at the next attempt (≤ 5 s at N = 10).
         let watched = FleetSlots.firstSlot(for: "node-1", slots: 3)
         let released = FleetSlots.leaseName((watched + 1) % 3)
         await fleet.hold(released, by: "")
-        for second in 1...5 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        for second in 1...5 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
         #expect(await fleet.leases[released]?.spec.holderIdentity == "node-1")
         #expect(await fleet.requests.filter { $0.hasPrefix("GET autotaint-slot") }.count == 1, "its watched slot probed once")
@@ -172,12 +191,12 @@ struct FleetGateTests {
     }
 
     @Test func leavingPressureReleasesTheSlotAfterTheTaintIsGone() async {
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         await fleet.clearRequests()
         await nodes.clearRequests()
-        await sync.tick(view(pressure: false), config, at: at(1))
+        await clock.tick(&sync, view(pressure: false), config, at: at(1))
         #expect(await nodes.node.taints == [])
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["PATCH \(slot) holder= state=free"])
@@ -187,26 +206,52 @@ struct FleetGateTests {
     }
 
     @Test func holderRenewsEveryThirdOfTheLeaseDurationOnly() async {
-        let (_, fleet, state) = await setUp()
+        let (_, fleet, state, clock) = await setUp()
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         await fleet.clearRequests()
-        for second in 1...60 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        for second in 1...60 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
-        // Due every 10 s from the acquisition, which went out a moment after its tick: the
-        // first renewal is one tick late, the others on time.
+        // Due every 10 s from the acquisition, on the ticks at 10, 20, … 60 s (the fake
+        // answers in no time; in a real run the acquisition may go out a moment after its
+        // tick, and the first renewal is one tick late).
         let renewals = await fleet.requests
         #expect(renewals.allSatisfy { $0 == "PATCH \(slot) holder=node-1" })
         #expect((5...6).contains(renewals.count))
         #expect(sync.quietUntil.map { $0 <= at(70) } ?? true)
     }
 
+    @Test func aTickThatReachesTheGuardLateDoesNotJudgeALiveHoldersSlotExpired() async {
+        let (nodes, fleet, state, clock) = await setUp()
+        let own = FleetSlots.firstSlot(for: "node-1", slots: 3)
+        let slot = FleetSlots.leaseName(own)
+        for other in 1...2 { await fleet.hold(FleetSlots.leaseName((own + other) % 3), by: "node-other-\(other)") }
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
+        // Stopped for 200 s: its slot expired and node-5 took it over; it renews every 40 s
+        // (a third of its record's 120 s), last at 190 s. The tick due at 12 s, when a
+        // renewal was due, runs at 200 s: the renewal meets a 409 and the probe that follows
+        // sees node-5's record, at 200 s, not at 12.
+        await fleet.hold(slot, by: "node-5")
+        clock.advance(to: at(200))
+        await clock.tick(&sync, view(pressure: true), config, at: at(12))
+        await fleet.clearRequests()
+        for second in 201...260 {
+            if second == 230 { await fleet.hold(slot, by: "node-5") }
+            await clock.tick(&sync, view(pressure: true), config, at: at(second))
+        }
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-5")
+        #expect(await !fleet.requests.contains("PATCH \(slot) holder=node-1 state=held"))
+        #expect(await nodes.node.taints == [Taint(soft)])
+    }
+
     @Test func forbiddenLeasesFailSafe() async {
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         await fleet.failAll(KubeError(kind: .forbidden, verb: "GET", resource: "daemonsets/autotaint",
                                       message: "daemonsets.apps \"autotaint\" is forbidden"))
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await nodes.node.taints == [Taint(soft)])
         let message = await nodes.node.conditions[0].message ?? ""
         #expect(message.contains("fleet guard: no slot: leases or the DaemonSet forbidden (apply the current rbac.yaml)"))
@@ -216,53 +261,53 @@ struct FleetGateTests {
 
     @Test func startWithAHardTaintKeepsItOnlyWithItsOwnSlot() async {
         // Its own slot from before the restart.
-        let (kept, keptFleet, keptState) = await setUp(taints: [Taint(hard)])
+        let (kept, keptFleet, keptState, keptClock) = await setUp(taints: [Taint(hard)])
         await keptFleet.hold("autotaint-slot-2", by: "node-1")
         await keptFleet.hold("autotaint-slot-0", by: "node-x")
         await keptFleet.hold("autotaint-slot-1", by: "node-y")
         var sync = keptState
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await keptClock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await kept.node.taints == [Taint(hard)])
         #expect(await keptFleet.requests
             == ["GET daemonset", "LIST leases autotaint.dev/role=fleet-slot", "PATCH autotaint-slot-2 holder=node-1 state=held"])
 
         // No slot of its own and none free: downgraded on the first tick.
-        let (lost, lostFleet, lostState) = await setUp(taints: [Taint(hard)])
+        let (lost, lostFleet, lostState, lostClock) = await setUp(taints: [Taint(hard)])
         await fillSlots(lostFleet)
         var other = lostState
-        await other.tick(view(pressure: true), config, at: at(0))
+        await lostClock.tick(&other, view(pressure: true), config, at: at(0))
         #expect(await lost.node.taints == [Taint(soft)])
     }
 
     @Test func dryRunOnlyReads() async {
-        let (nodes, fleet, state) = await setUp(dryRun: true)
+        let (nodes, fleet, state, clock) = await setUp(dryRun: true)
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["GET daemonset", "GET \(slot)"])
         #expect(await fleet.leases.isEmpty)
         #expect(await nodes.requests == [])
-        for second in 1...30 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        for second in 1...30 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await fleet.requests.allSatisfy { $0.hasPrefix("GET") })
     }
 
     @Test func guardOffMakesNoRequest() async {
         var off = config
         off.fleet.maxTaintedPercent = 0
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         var sync = state
-        await sync.tick(view(pressure: true), off, at: at(0))
+        await clock.tick(&sync, view(pressure: true), off, at: at(0))
         #expect(await nodes.node.taints == [Taint(hard)])
         #expect(await fleet.requests == [])
     }
 
     @Test func aLostSlotIsShedPastTheBackoff() async {
-        let (nodes, fleet, state) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp()
         var sync = state
-        await sync.tick(view(pressure: true), config, at: at(0))
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
         // Cut off from the Leases: the renewals fail.
         await fleet.failAll(KubeError(kind: .transport, verb: "PATCH", resource: "leases", message: "refused"))
-        for second in 1...19 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        for second in 1...19 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
         // At 2/3 of the lease duration it counts itself without a slot; its Node writes fail
         // three times, which would back off 2 to 4 s, but shedding tries on every tick.
@@ -270,7 +315,7 @@ struct FleetGateTests {
         await nodes.failNext("PATCH taints", refused)
         await nodes.failNext("GET node", refused, refused)
         await nodes.clearRequests()
-        for second in 20...24 { await sync.tick(view(pressure: true), config, at: at(second)) }
+        for second in 20...24 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.requests.filter { $0 != "POST event" }.prefix(5)
             == ["PATCH taints", "GET node", "GET node", "GET node", "PATCH taints"])
         #expect(await nodes.node.taints == [Taint(soft)])
