@@ -17,13 +17,16 @@ public struct RetryBackoff: Equatable, Sendable {
     public var base: Duration
     public var cap: Duration
     public let spread: Spread
+    /// How much each failure multiplies the period by.
+    public let growth: Int
     public private(set) var failures = 0
     public private(set) var notBefore: Instant?
 
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(60), spread: Spread = .equal) {
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(60), spread: Spread = .equal, growth: Int = 2) {
         self.base = base
         self.cap = cap
         self.spread = spread
+        self.growth = max(growth, 2)
     }
 
     public func allows(at now: Instant) -> Bool {
@@ -50,8 +53,10 @@ public struct RetryBackoff: Equatable, Sendable {
     /// wait before the next attempt.
     public mutating func delayAfterFailure(jitter: Double) -> Duration {
         failures += 1
-        let doublings = min(failures - 1, 30)
-        var period = base * (1 << doublings)
+        var period = base
+        for _ in 1..<failures where period < cap {
+            period *= growth
+        }
         if period > cap { period = cap }
         let share = min(max(jitter, 0), 1)
         return switch spread {

@@ -8,8 +8,8 @@ public struct KubeAPISettings: Sendable, Equatable {
     /// The `timeoutSeconds` a watch asks for, give or take 10 % so that thousands of
     /// agents do not reconnect in step; the server then ends the watch and it is renewed.
     public var watchTimeout: Duration
-    /// First wait after a failed watch or GET, doubled on each further failure up to
-    /// `maximumBackoff`, each wait jittered down by up to half.
+    /// The watch's backoff period after a failed watch or GET: tripled on each further
+    /// failure up to `maximumBackoff`, each wait jittered over the period from a tenth of it.
     public var initialBackoff: Duration
     public var maximumBackoff: Duration
     /// How old a token read from a file may get before it is read again.

@@ -46,6 +46,15 @@ private let start = ContinuousClock.now
     #expect(backoff.delayAfterFailure(jitter: 1) == .seconds(1))
 }
 
+@Test func aPeriodCanTriple() {
+    var backoff = RetryBackoff(base: .seconds(1), cap: .seconds(30), spread: .full, growth: 3)
+    let waits = (1...6).map { _ in backoff.delayAfterFailure(jitter: 1) }
+    #expect(waits == [.seconds(1), .seconds(3), .seconds(9), .seconds(27), .seconds(30), .seconds(30)])
+    var long = RetryBackoff(base: .seconds(1), cap: .seconds(30), growth: 3)
+    for _ in 1..<1_000 { _ = long.delayAfterFailure(jitter: 0) }
+    #expect(long.delayAfterFailure(jitter: 1) == .seconds(30), "no overflow after many failures")
+}
+
 @Test func fullJitterSpreadsOverTheWholePeriod() {
     var backoff = RetryBackoff(base: .seconds(1), cap: .seconds(8), spread: .full)
     let periods = [1, 2, 4, 8, 8]
