@@ -3,15 +3,18 @@
 
 usage: bench.py BINARY [--out bench/results.json] [--quick] [--only PART]...
 
-Parts (each bounded in time; the whole run takes about 4½ minutes on a quiet machine and
-at most about 9 on a busy one), footprint and scale side by side, then the latencies, the fleet, then
-callgrind:
+Parts (each bounded in time; the whole run takes about 6½ minutes on a quiet machine and
+at most about 11 on a busy one), footprint and scale side by side, then bignode, the latencies, the
+fleet, then callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
              against the fake API server for 120 s: RSS and anonymous memory from
              /proc/PID/smaps_rollup at the end, CPU over the steady part and over the whole
              run, CPU time per tick, thread wake-ups, the API requests of the steady part by
              verb, SIGTERM exit; beside it in the same window bench/floor.c (the floor) and
-             the same agent at the default interval, 5s, for its CPU share.
+             the same agent and floor at the default interval, 5s.
+  bignode    the same agent and floor at 1 s and 5 s over a generated 2-CPU and 192-CPU
+             /proc/stat, /proc/pressure/cpu and /proc/meminfo (bench/bignode.py), 120 s:
+             CPU per tick against the floor's, and that ratio at 192 CPUs against 2.
   scale      50 agents with distinct node names against one fake API server for 120 s:
              requests per second at the server by verb, per 5,000 nodes; their memory.
   latency    stress-ng on every CPU: from its start to our taint visible through the API
@@ -45,6 +48,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from bignode import bignode, rows as bignode_rows
 from fleet import fleet as fleet_part, rows as fleet_rows
 from harness import (REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns, cpu_seconds,
                      drop_page_cache, free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, thread_switches,
@@ -74,6 +78,7 @@ def sleep_until(deadline: float, agents=()) -> None:
 
 def build_floor(work: Path) -> Path:
     """bench/floor.c, compiled here: the least a usage sampler at the same interval costs."""
+    work.mkdir(parents=True, exist_ok=True)
     floor = work / "floor"
     subprocess.run(["cc", "-O2", "-Wall", "-o", str(floor), str(REPO / "bench" / "floor.c")], check=True, timeout=60)
     return floor
@@ -81,7 +86,7 @@ def build_floor(work: Path) -> Path:
 
 def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> dict:
     fake = FakeAPI(work / "fakeapi", ["node-1", "node-2"])
-    agent = floor = default_agent = None
+    agent = floor = default_agent = default_floor = None
     floor_binary = build_floor(work)
     def start_agent(node: str, address: str, log_name: str, **overrides: str) -> Agent:
         return Agent(binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
@@ -98,6 +103,7 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         agent = start_agent("node-1", address, "agent.log")
         # The floor, at the agent's interval (config/autotaint.yaml: 1s), in the same window.
         floor = subprocess.Popen([str(floor_binary), "1", str(seconds + 30)], stdout=subprocess.PIPE, text=True)
+        default_floor = subprocess.Popen([str(floor_binary), "5", str(seconds + 30)], stdout=subprocess.DEVNULL)
         # The same agent at the default interval, 5s, on a Node of its own: its CPU only.
         default_agent = start_agent("node-2", f"127.0.0.1:{free_port()}", "agent-5s.log",
                                     AUTOTAINT_SAMPLING_INTERVAL="5s")
@@ -105,10 +111,12 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         steady_at, steady_wall = time.monotonic(), time.time()
         steady_ns, steady_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
         steady_switches, floor_steady, default_steady = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
+        default_floor_steady = usage(default_floor.pid)
         sleep_until(started + seconds, [agent, default_agent])
         end_at, end_wall = time.monotonic(), time.time()
         end_ns, end_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
         end_switches, floor_end, default_end = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
+        default_floor_end = usage(default_floor.pid)
         floor.terminate()
         floor_output, _ = floor.communicate(timeout=10)
         memory, peak = smaps_rollup(agent.pid), peak_rss_kib(agent.pid)
@@ -119,9 +127,10 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         for started_agent in (agent, default_agent):
             if started_agent:
                 started_agent.kill()
-        if floor and floor.poll() is None:
-            floor.kill()
-            floor.wait(timeout=10)
+        for started_floor in (floor, default_floor):
+            if started_floor and started_floor.poll() is None:
+                started_floor.kill()
+                started_floor.wait(timeout=10)
         fake.stop()
     window = end_at - steady_at
     wakeups = wakeups_per_second(steady_switches, end_switches, window)
@@ -129,6 +138,8 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
     floor_cpu_s = (floor_end[0] - floor_steady[0]) / 1e9
     default_cpu_s = (default_end[0] - default_steady[0]) / 1e9
     default_wakeups = wakeups_per_second(default_steady[1], default_end[1], window)
+    default_floor_cpu_s = (default_floor_end[0] - default_floor_steady[0]) / 1e9
+    default_floor_wakeups = wakeups_per_second(default_floor_steady[1], default_floor_end[1], window)
     steady_cpu_s = (end_ns - steady_ns) / 1e9
     end_cpu = sum(end_split)
     ticks = window / 1.0  # interval 1s
@@ -156,7 +167,10 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         "floor_output": floor_output.strip(),
         "interval_5s_cpu_percent_steady": round(100 * default_cpu_s / window, 4),
         "interval_5s_cpu_ms_per_tick_steady": round(1000 * default_cpu_s / (window / 5), 4),
-        "interval_5s_wakeups_per_second_steady": round(sum(default_wakeups.values()), 2),
+        "interval_5s_wakeups_per_second_steady": round(sum(default_wakeups.values()), 3),
+        "interval_5s_wakeups_per_second_by_thread": default_wakeups,
+        "floor_5s_cpu_ms_per_tick_steady": round(1000 * default_floor_cpu_s / (window / 5), 4),
+        "floor_5s_wakeups_per_second_steady": round(sum(default_floor_wakeups.values()), 3),
         "sigterm_exit_code": code, "sigterm_exit_seconds": round(exit_seconds, 2),
         "requests_whole_run": verb_counts(requests),
         "requests_steady_window": window_counts,
@@ -498,19 +512,17 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
         ]
         out += [(f"  {thread}", f"{rate:.2f}/s", "", "info")
                 for thread, rate in f["wakeups_per_second_by_thread"].items() if rate > 0]
-        floor_cpu, floor_wakeups = f["floor_cpu_ms_per_tick_steady"], f["floor_wakeups_per_second_steady"]
+        out += floor_rows("1s", f["cpu_ms_per_tick_steady"], f["floor_cpu_ms_per_tick_steady"],
+                          f["wakeups_per_second_steady"], f["floor_wakeups_per_second_steady"], ratio=3, wakeups_limit=1.5)
         out += [
-            ("floor (bench/floor.c, same window): CPU per tick / wake-ups/s",
-             f"{floor_cpu * 1000:.1f} µs / {floor_wakeups:.1f}", "", "info"),
-            ("  agent ÷ floor: CPU / wake-ups",
-             f"{f['cpu_ms_per_tick_steady'] / floor_cpu:.1f}× / {f['wakeups_per_second_steady'] / floor_wakeups:.1f}×"
-             if floor_cpu > 0 and floor_wakeups > 0 else "floor too small to divide by", "", "info"),
             ("CPU at the default interval, 5s (steady, same window)",
              f"{f['interval_5s_cpu_percent_steady']:.4f} % of a core", "≤ 0.008 %",
              verdict(f["interval_5s_cpu_percent_steady"], 0.008)),
-            ("  its CPU per tick / wake-ups/s",
-             f"{f['interval_5s_cpu_ms_per_tick_steady']:.3f} ms / {f['interval_5s_wakeups_per_second_steady']:.2f}", "",
-             "info"),
+        ]
+        out += floor_rows("5s", f["interval_5s_cpu_ms_per_tick_steady"], f["floor_5s_cpu_ms_per_tick_steady"],
+                          f["interval_5s_wakeups_per_second_steady"], f["floor_5s_wakeups_per_second_steady"],
+                          ratio=4, wakeups_limit=0.4)
+        out += [
             ("SIGTERM to exit", f"{f['sigterm_exit_seconds']:.2f} s (exit {f['sigterm_exit_code']})", "≤ 5 s",
              verdict(f["sigterm_exit_seconds"], 5) if f["sigterm_exit_code"] == 0 else "OVER"),
         ]
@@ -524,6 +536,11 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
             judged = f"disturbed: {len(f['transitions'])} transitions"
         out.append((f"API requests/h, steady ({f['steady_window_seconds']:.0f} s window, ×{3600 / f['steady_window_seconds']:.0f})",
                     per_hour, "heartbeats only (12/h at 5m)", judged))
+    b = parts.get("bignode", {})
+    if "error" in b:
+        failed("bignode", "2 and 192 CPUs (generated /proc)")
+    elif b:
+        out += bignode_rows(b)
     c = parts.get("callgrind", {})
     if "error" in c:
         failed("callgrind", "instructions per sample+decide (callgrind)")
@@ -560,6 +577,18 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
     elif fl:
         out += fleet_rows(fl)
     return out
+
+
+def floor_rows(interval: str, cpu_ms: float, floor_cpu_ms: float, wakeups: float, floor_wakeups: float, *,
+               ratio: float, wakeups_limit: float) -> list[tuple[str, str, str, str]]:
+    """The agent against the floor (bench/floor.c) at one interval, in the same window."""
+    return [
+        (f"  {interval}: agent / floor CPU per tick", f"{cpu_ms * 1000:.0f} / {floor_cpu_ms * 1000:.0f} µs"
+         + (f" ({cpu_ms / floor_cpu_ms:.1f}×)" if floor_cpu_ms > 0 else ""), f"≤ {ratio:g}× the floor",
+         verdict(cpu_ms / floor_cpu_ms, ratio) if floor_cpu_ms > 0 else "not measured: the floor too small"),
+        (f"  {interval}: agent / floor wake-ups/s", f"{wakeups:.2f} / {floor_wakeups:.2f}", f"≤ {wakeups_limit:g}",
+         verdict(wakeups, wakeups_limit)),
+    ]
 
 
 def latency_rows(lat: dict, signal_name: str) -> list[tuple[str, str, str, str]]:
@@ -621,7 +650,7 @@ def machine(binary: str) -> dict:
 # the scale run's 50 agents (about 4 % of a core together once started, in the first 20 s
 # that the footprint's steady window leaves out) beside the footprint's one. The latency
 # (timed under stress-ng) and callgrind (a core's worth of valgrind) run alone.
-STAGES = [["footprint", "scale"], ["latency"], ["contention-latency"], ["fleet"], ["callgrind"]]
+STAGES = [["footprint", "scale"], ["bignode"], ["latency"], ["contention-latency"], ["fleet"], ["callgrind"]]
 
 
 def run_part(name: str, part, work: Path, parts: dict) -> None:
@@ -643,7 +672,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "bench/results.json"))
     parser.add_argument("--quick", action="store_true", help="short runs, for developing the bench itself")
     parser.add_argument("--only", action="append",
-                        choices=["footprint", "callgrind", "latency", "contention-latency", "scale", "fleet"])
+                        choices=["footprint", "bignode", "callgrind", "latency", "contention-latency", "scale", "fleet"])
     args = parser.parse_args()
     for tool in ("valgrind", "stress-ng", "strip"):
         if not shutil.which(tool):
@@ -658,6 +687,8 @@ def main() -> int:
         "scale": lambda w: scale(binary, w, agents_count=5 if quick else 50, seconds=30 if quick else 120,
                                  steady_from=10 if quick else 30, heartbeat=60),
         "fleet": lambda w: fleet_part(binary, w, seconds=20 if quick else 60),
+        "bignode": lambda w: bignode(binary, build_floor(w), w, seconds=30 if quick else 120,
+                                     steady_from=10 if quick else 20),
     }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # through the `finally` below
     work = Path(tempfile.mkdtemp(prefix="autotaint-bench."))
