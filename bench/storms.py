@@ -389,7 +389,7 @@ def report(results: list[dict]) -> str:
             ("peak requests in 1 s", "peak_requests_per_1s"), ("writes lost", "writes_lost"),
             ("agents' peak CPU, cores", "agents_peak_cpu_cores"), ("fake's peak CPU, cores", "fake_peak_cpu_cores")]))
     out.append(table(f"4. cluster-wide spike, fleet guard at {PERCENT} % ({SPIKE_SECONDS} s)", results, "spike", [
-        ("K", "K"), ("most hard-tainted at once", "max_hard_tainted"), ("hard / soft at the end", "hard_at_end"),
+        ("K", "K"), ("most hard-tainted at once", "max_hard_tainted"), ("hard-tainted at the end", "hard_at_end"),
         ("guard requests/s", "guard_requests_per_s"), ("peak guard requests in 1 s", "peak_guard_requests_per_1s"),
         ("409 conflicts", "conflicts_409"), ("fake's peak CPU, cores", "fake_peak_cpu_cores")]))
     per_node = [r["steady"]["requests_per_node_per_s"] for r in results]
