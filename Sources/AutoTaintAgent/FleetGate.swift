@@ -68,8 +68,8 @@ struct FleetGate {
         case enteredOverflow(String)
     }
 
-    /// Runs the requests due at `now` (at most a handful: one attempt, or a renewal, or a
-    /// release) and says what the view may carry. `mayRelease`: the Node is known to carry
+    /// Runs the requests due (at most a handful: one attempt, or a renewal, or a release)
+    /// on the tick at `tick` and says what the view may carry. `mayRelease`: the Node is known to carry
     /// no hard own taint.
     mutating func step(_ view: DesiredNodeView, mayRelease: Bool, _ config: Config, at tick: Instant) async -> Verdict {
         let fleet = config.fleet

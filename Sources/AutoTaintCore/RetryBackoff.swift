@@ -17,7 +17,7 @@ public struct RetryBackoff: Equatable, Sendable {
     public var base: Duration
     public var cap: Duration
     public let spread: Spread
-    /// How much each failure multiplies the period by.
+    /// How much each failure multiplies the period by (at least 2).
     public let growth: Int
     public private(set) var failures = 0
     public private(set) var notBefore: Instant?
@@ -54,8 +54,10 @@ public struct RetryBackoff: Equatable, Sendable {
     public mutating func delayAfterFailure(jitter: Double) -> Duration {
         failures += 1
         var period = base
-        for _ in 1..<failures where period < cap {
+        var grown = 1
+        while grown < failures && period < cap {
             period *= growth
+            grown += 1
         }
         if period > cap { period = cap }
         let share = min(max(jitter, 0), 1)
