@@ -41,6 +41,7 @@ public struct NodeSync: Service {
     private let pacing: SyncPacing?
     private let fleetAPI: (any FleetAPI)?
     private let namespace: String
+    private let afterFirstReconcile: (@Sendable () -> Void)?
 
     /// `inbox` is the continuation of `inputs`: the watch sends the Node's updates into the
     /// same stream as the loop's views, so the one task that handles them is woken once per
@@ -50,11 +51,14 @@ public struct NodeSync: Service {
     /// says after each input which ticks it needs, and reconciles a watch event against the
     /// newest view published there. With `fleetAPI`, the fleet guard's slots are Leases in
     /// `namespace`; without, the guard is not wired (unit tests of the Node writes).
+    /// `afterFirstReconcile` runs once, when the agent is first in step with the API server
+    /// (the end of its start-up).
     public init(
         api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
         inputs: AsyncStream<SyncInput>, inbox: AsyncStream<SyncInput>.Continuation,
         metrics: AgentMetrics? = nil, health: AgentHealth? = nil, pacing: SyncPacing? = nil,
-        fleetAPI: (any FleetAPI)? = nil, namespace: String = "default"
+        fleetAPI: (any FleetAPI)? = nil, namespace: String = "default",
+        afterFirstReconcile: (@Sendable () -> Void)? = nil
     ) {
         self.api = api
         self.live = live
@@ -68,6 +72,7 @@ public struct NodeSync: Service {
         self.pacing = pacing
         self.fleetAPI = fleetAPI
         self.namespace = namespace
+        self.afterFirstReconcile = afterFirstReconcile
     }
 
     /// The signals whose own taint is already on `node`: they start in pressure, so a
@@ -81,7 +86,8 @@ public struct NodeSync: Service {
     public func run() async throws {
         var state = SyncState(
             api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger,
-            metrics: metrics, health: health, fleet: fleetAPI.map { (api: $0, namespace: namespace) })
+            metrics: metrics, health: health, fleet: fleetAPI.map { (api: $0, namespace: namespace) },
+            afterFirstReconcile: afterFirstReconcile)
         await withDiscardingTaskGroup { group in
             group.addTask { [api, initialNode, inbox] in
                 for await node in api.nodeUpdates(initialNode.name) { inbox.yield(.nodeChanged(node)) }
@@ -131,12 +137,16 @@ struct SyncState {
     private let health: AgentHealth?
     private let metrics: AgentMetrics?
     private(set) var fleet: FleetGate?
+    /// Cleared once it has run.
+    private var afterFirstReconcile: (@Sendable () -> Void)?
 
     init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger,
          metrics: AgentMetrics? = nil, health: AgentHealth? = nil,
          fleet: (api: any FleetAPI, namespace: String)? = nil,
+         afterFirstReconcile: (@Sendable () -> Void)? = nil,
          clock: @escaping @Sendable () -> Instant = { ContinuousClock.now }) {
         self.api = api
+        self.afterFirstReconcile = afterFirstReconcile
         self.health = health
         self.metrics = metrics
         self.config = config
@@ -286,6 +296,10 @@ struct SyncState {
             }
             backoff.recordSuccess()
             health?.reconciled()
+            if let firstTime = afterFirstReconcile {
+                afterFirstReconcile = nil
+                firstTime()
+            }
         } catch {
             nodeStale = true
             // Waits count from the failed answer, not from the tick: a `Retry-After: 2` after

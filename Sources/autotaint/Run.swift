@@ -65,11 +65,14 @@ struct Run: AsyncParsableCommand {
             "fleetGuard": "\(settings.fleet.isEnabled ? "\(settings.fleet.maxTaintedPercent)% in \(agentNamespace())" : "off")",
         ])
         let (views, output) = AsyncStream.makeStream(of: SyncInput.self, bufferingPolicy: .bufferingNewest(64))
+        // A --once run is over by then: nothing to give back.
+        let releaseStartupPages: (@Sendable () -> Void)? = once
+            ? nil : { @Sendable [agentLogger] in StartupPages.release(logger: agentLogger) }
         let pacing = SyncPacing()
         let sync = NodeSync(
             api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger,
             inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health, pacing: pacing,
-            fleetAPI: api, namespace: agentNamespace())
+            fleetAPI: api, namespace: agentNamespace(), afterFirstReconcile: releaseStartupPages)
         let loop = AgentLoop(
             live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,

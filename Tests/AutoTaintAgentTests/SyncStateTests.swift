@@ -1,6 +1,7 @@
 import AutoTaintCore
 import KubeClient
 import Logging
+import Synchronization
 import Testing
 @testable import AutoTaintAgent
 
@@ -217,4 +218,20 @@ func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.K
     await state.observed(await api.node, newest: (view(pressure: true, message: "CPU 97.5%"), config, at(30)))
     #expect(await api.node.taints == [foreign, Taint(ours)])
     #expect(await api.events.last?.message.hasSuffix("CPU 97.5%") == true)
+}
+
+@Test func theEndOfStartUpIsTheFirstReconcileThatSucceedsAndComesOnce() async {
+    let api = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", taints: [foreign]))
+    let calls = Mutex(0)
+    var state = SyncState(api: api, config: config, node: await api.node, dryRun: false,
+                          logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                          afterFirstReconcile: { calls.withLock { $0 += 1 } })
+    await api.failNext("PATCH taints", KubeError(kind: .serverError(503), verb: "PATCH", resource: "nodes/node-1", message: "down"))
+    await state.tick(view(pressure: true), config, at: at(0))
+    #expect(calls.withLock { $0 } == 0)
+    await state.tick(view(pressure: true), config, at: at(2))
+    #expect(calls.withLock { $0 } == 1)
+    await state.tick(view(pressure: false), config, at: at(3))
+    await state.tick(view(pressure: false), config, at: at(300))
+    #expect(calls.withLock { $0 } == 1)
 }

@@ -231,6 +231,38 @@ def test_a_failing_first_reconcile_is_not_ready_and_is_counted(tmp_path, fake_ap
         agent.terminate()
 
 
+def memory_kib(pid):
+    """VmRSS and VmHWM (the peak) of process `pid`, from /proc/PID/status, in KiB."""
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def test_once_ready_the_agent_gives_back_its_start_up_file_pages(tmp_path, fake_api):
+    # Judged by the kernel's figures for the process, not by the agent's word: its
+    # resident memory falls MiBs below the start-up peak, and it keeps working.
+    port = free_port()
+    with Agent(tmp_path, "--kubeconfig", fake_api.kubeconfig, "--node", "node-1", "--config", config(tmp_path, port)) as agent:
+        wait_status(port, "/readyz", 200, 20, agent)
+        pid = agent.process.pid
+        wait_until(lambda: memory_kib(pid)[0] < memory_kib(pid)[1] - 2048, 10,
+                   "resident memory 2 MiB below its peak")
+        released = agent.wait_for(lambda e: e.get("msg") == "start-up file pages released", 5)
+        assert "refused" not in released, released
+        assert float(released["residentMiBAfter"]) < float(released["residentMiBBefore"]), released
+        before = len([r for r in fake_api.requests() if r["method"] == "PATCH" and r["status"] == 200])
+        fake_api.update_node("node-1", lambda node: node["spec"].setdefault("taints", []).append(
+            {"key": "autotaint.dev/cpu-pressure", "value": "manual", "effect": "NoSchedule"}))
+        # The code that corrects a hand-made own taint (removed, or made exact in pressure)
+        # still runs after the release.
+        wait_until(lambda: not [t for t in fake_api.node("node-1")["spec"].get("taints", [])
+                                if t.get("value") == "manual"], 10, "the hand-made own taint corrected")
+        assert len([r for r in fake_api.requests() if r["method"] == "PATCH" and r["status"] == 200]) > before
+        series, _, _ = scrape(port)
+        check_sane(series)
+        code, _ = agent.terminate()
+        assert code == 0
+
+
 class HangingServer:
     """Accepts connections and never answers: a Prometheus that hangs."""
 
