@@ -50,9 +50,10 @@ from pathlib import Path
 
 from bignode import bignode, rows as bignode_rows
 from fleet import fleet as fleet_part, rows as fleet_rows
-from harness import (REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns, cpu_seconds,
-                     drop_page_cache, free_port, kill_all, own_taints, peak_rss_kib, smaps_rollup, start, thread_switches,
-                     user_system_seconds, verb_counts, wakeups_per_second)
+from harness import (LIBPROC2_OPENS, REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns,
+                     cpu_seconds, file_mappings_outside, free_port, kill_all, own_taints, page_faults, peak_rss_kib,
+                     private_files, smaps_rollup, start, thread_switches, user_system_seconds, verb_counts,
+                     wakeups_per_second)
 
 MIB = 1024  # smaps_rollup counts kB (KiB)
 
@@ -88,8 +89,14 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
     fake = FakeAPI(work / "fakeapi", ["node-1", "node-2"])
     agent = floor = default_agent = default_floor = None
     floor_binary = build_floor(work)
-    def start_agent(node: str, address: str, log_name: str, **overrides: str) -> Agent:
-        return Agent(binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
+    # The measured agent's files are its own, as on a node: the kernel reclaims none of the
+    # start-up pages it gives back (MADV_PAGEOUT) while another process maps them, and the
+    # 5 s agent and the scale run's 50 map the same binary and libraries meanwhile.
+    own_files = work / "own-files"
+    own_binary, own_environment = private_files(binary, own_files, LIBPROC2_OPENS)
+
+    def start_agent(program: str, node: str, address: str, log_name: str, **overrides: str) -> Agent:
+        return Agent(program, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
                      "--node", node, log_path=work / log_name,
                      env=agent_environment(AUTOTAINT_SERVER_ADDRESS=address, **NEVER_PRESSURE, **overrides))
 
@@ -98,23 +105,24 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
 
     try:
         address = f"127.0.0.1:{free_port()}"
-        drop_page_cache(binary)
         started = time.monotonic()
-        agent = start_agent("node-1", address, "agent.log")
+        agent = start_agent(own_binary, "node-1", address, "agent.log", **own_environment)
         # The floor, at the agent's interval (config/autotaint.yaml: 1s), in the same window.
         floor = subprocess.Popen([str(floor_binary), "1", str(seconds + 30)], stdout=subprocess.PIPE, text=True)
         default_floor = subprocess.Popen([str(floor_binary), "5", str(seconds + 30)], stdout=subprocess.DEVNULL)
         # The same agent at the default interval, 5s, on a Node of its own: its CPU only.
-        default_agent = start_agent("node-2", f"127.0.0.1:{free_port()}", "agent-5s.log",
+        default_agent = start_agent(binary, "node-2", f"127.0.0.1:{free_port()}", "agent-5s.log",
                                     AUTOTAINT_SAMPLING_INTERVAL="5s")
         sleep_until(started + steady_from, [agent, default_agent])
+        if shared := file_mappings_outside(agent.pid, own_files):
+            raise RuntimeError(f"the measured agent maps libraries it shares with others: {shared}")
         steady_at, steady_wall = time.monotonic(), time.time()
-        steady_ns, steady_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
+        steady_ns, steady_split, steady_faults = cpu_ns(agent.pid), user_system_seconds(agent.pid), page_faults(agent.pid)
         steady_switches, floor_steady, default_steady = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
         default_floor_steady = usage(default_floor.pid)
         sleep_until(started + seconds, [agent, default_agent])
         end_at, end_wall = time.monotonic(), time.time()
-        end_ns, end_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
+        end_ns, end_split, end_faults = cpu_ns(agent.pid), user_system_seconds(agent.pid), page_faults(agent.pid)
         end_switches, floor_end, default_end = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
         default_floor_end = usage(default_floor.pid)
         floor.terminate()
@@ -148,10 +156,12 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         "seconds": round(end_at - started, 1), "steady_window_seconds": round(window, 1),
         "config": "config/autotaint.yaml (interval 1s, source auto, /metrics on), server.address "
                   f"{address}, cpu highPercent 100 / lowPercent 99 / for 1h (no pressure)",
-        # PSS shares the binary's pages with the scale run's 50 agents running meanwhile.
+        # Its binary and libraries private copies (LD_LIBRARY_PATH), the loader the machine's.
         "rss_kib": memory["Rss"], "anonymous_kib": memory["Anonymous"], "pss_kib": memory.get("Pss"),
         "shared_clean_kib": memory.get("Shared_Clean"), "private_clean_kib": memory.get("Private_Clean"),
         "peak_rss_kib": peak,
+        # After the start-up pages are given back, what the steady ticks fault in again.
+        "page_faults_steady": {"minor": end_faults[0] - steady_faults[0], "major": end_faults[1] - steady_faults[1]},
         "cpu_seconds_total": round(end_cpu, 3),
         "cpu_percent_with_startup": round(100 * end_cpu / (end_at - started), 4),
         "cpu_seconds_steady": round(steady_cpu_s, 4),
@@ -501,6 +511,8 @@ def rows(parts: dict) -> list[tuple[str, str, str, str]]:
              verdict(f["rss_kib"], 20 * MIB)),
             ("  of it anonymous", f"{f['anonymous_kib'] / MIB:.2f} MiB", "≤ 4 MiB", verdict(f["anonymous_kib"], 4 * MIB)),
             ("  peak RSS (VmHWM)", f"{f['peak_rss_kib'] / MIB:.1f} MiB", "", "info"),
+            ("  page faults in the steady window, minor / major",
+             f"{f['page_faults_steady']['minor']} / {f['page_faults_steady']['major']}", "", "info"),
             (f"CPU, steady ({f['seconds'] - f['steady_window_seconds']:.0f}–{f['seconds']:.0f} s)",
              f"{f['cpu_percent_steady']:.3f} % of a core", "≤ 0.02 %", verdict(f["cpu_percent_steady"], 0.02)),
             (f"CPU, start-up included (0–{f['seconds']:.0f} s)", f"{f['cpu_percent_with_startup']:.3f} % of a core",

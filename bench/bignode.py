@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from fake_proc import SHARE, FakeProc
-from harness import REPO, Agent, FakeAPI, agent_environment, condition, cpu_ns, smaps_rollup, start, \
-    thread_switches, wakeups_per_second
+from harness import LIBPROC2_OPENS, REPO, Agent, FakeAPI, agent_environment, condition, cpu_ns, private_files, \
+    smaps_rollup, start, thread_switches, wakeups_per_second
 
 sys.path.insert(0, str(REPO / "Tests/e2e"))
 from fleet_harness import free_ports  # noqa: E402
@@ -52,11 +52,14 @@ def bignode(binary: str, floor_binary: Path, work: Path, seconds: float, steady_
         for cpus in SIZES:
             for interval in INTERVALS:
                 name = node_name(cpus, interval)
+                # Files of its own, as on a node, so its RSS is one agent's (harness.private_files).
+                own_binary, own_environment = private_files(binary, work / f"files-{name}", LIBPROC2_OPENS)
                 agents[cpus, interval] = Agent(
-                    binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
+                    own_binary, "--config", str(REPO / "config/autotaint.yaml"), "--kubeconfig", fake.kubeconfig,
                     "--node", name, log_path=work / f"{name}.log", prefix=procs[cpus].wrap([]),
                     env=agent_environment(AUTOTAINT_SERVER_ADDRESS=f"127.0.0.1:{next(ports)}",
-                                          AUTOTAINT_SAMPLING_INTERVAL=f"{interval}s", **NEVER_PRESSURE))
+                                          AUTOTAINT_SAMPLING_INTERVAL=f"{interval}s", **NEVER_PRESSURE,
+                                          **own_environment))
                 floors[cpus, interval] = start(procs[cpus].wrap([str(floor_binary), str(interval), str(seconds + 30)]),
                                                stdout=subprocess.DEVNULL)
         processes = {**{("agent", *k): a.process for k, a in agents.items()},

@@ -6,6 +6,8 @@ import collections
 import http.client
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import ssl
@@ -63,6 +65,12 @@ def peak_rss_kib(pid: int) -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
+
+
+def page_faults(pid: int) -> tuple[int, int]:
+    """(minor, major) page faults of process `pid` so far, all threads (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[7]), int(fields[9])
 
 
 def user_system_seconds(pid: int) -> tuple[float, float]:
@@ -145,6 +153,43 @@ def drop_page_cache(path: str) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+
+
+def private_files(binary: str, directory: Path, opened_later: tuple[str, ...] = ()) -> tuple[str, dict]:
+    """A copy of `binary`, of every library `ldd` lists for it and of those named in
+    `opened_later` (sonames it dlopens, where the machine has them) in `directory`, out of the
+    page cache, and the environment that makes the loader map those copies: a process run so
+    shares no file page with the other agents of the bench, as an agent on a node shares
+    none with other processes (its image's files are its own). The loader itself (~0.2 MiB)
+    stays the machine's. Returns (the binary's copy, LD_LIBRARY_PATH to run it with)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    listing = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True, timeout=30).stdout
+    known = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True, timeout=30).stdout
+    libraries = {Path(path).name: path for path in re.findall(r"=> (/\S+) \(0x", listing)}
+    for soname in opened_later:
+        if found := re.search(rf"^\s*{re.escape(soname)} \(.*\) => (/\S+)$", known, re.MULTILINE):
+            libraries[soname] = found.group(1)
+    copies = [directory / Path(binary).name]
+    shutil.copy2(binary, copies[0])
+    for name, library in libraries.items():
+        copies.append(directory / name)
+        shutil.copy2(library, copies[-1])
+    for copy in copies:
+        with open(copy, "rb") as file:
+            os.fsync(file.fileno())  # written pages are dirty until then, and DONTNEED keeps dirty ones
+        drop_page_cache(str(copy))
+    return str(copies[0]), {"LD_LIBRARY_PATH": str(directory)}
+
+
+# What libproc2 dlopens (for NUMA), where the machine has it.
+LIBPROC2_OPENS = ("libnuma.so", "libnuma.so.1")
+
+
+def file_mappings_outside(pid: int, directory: Path) -> list[str]:
+    """The shared objects process `pid` maps from anywhere but `directory`, the loader aside."""
+    paths = {line.split()[5] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+             if len(line.split()) >= 6 and ".so" in line.split()[5]}
+    return sorted(p for p in paths if Path(p).parent != directory and not Path(p).name.startswith("ld-linux"))
 
 
 def free_port() -> int:
