@@ -50,18 +50,14 @@ from pathlib import Path
 
 from bignode import bignode, rows as bignode_rows
 from fleet import fleet as fleet_part, rows as fleet_rows
-from harness import (LIBPROC2_OPENS, REPO, Agent, FakeAPI, MachineLoad, agent_environment, condition, cpu_ns,
-                     cpu_seconds, file_mappings_outside, free_port, kill_all, own_taints, page_faults, peak_rss_kib,
-                     private_files, smaps_rollup, start, thread_switches, user_system_seconds, verb_counts,
-                     wakeups_per_second)
+from harness import (LIBPROC2_OPENS, NEVER_PRESSURE, REPO, Agent, FakeAPI, MachineLoad, agent_environment,
+                     condition, cpu_ns, cpu_seconds, file_mappings_outside, free_port, kill_all, own_taints,
+                     page_faults, peak_rss_kib, private_files, smaps_rollup, start, thread_switches,
+                     user_system_seconds, verb_counts, wakeups_per_second)
 
 MIB = 1024  # smaps_rollup counts kB (KiB)
 
-# The agent in steady state: a threshold only a machine busy to the last tick reaches, and
-# then for an hour, so whatever else runs here does not put it into pressure. (A transition
-# still shows in the results: `transitions`.)
-NEVER_PRESSURE = {"AUTOTAINT_SIGNALS_CPU_HIGHPERCENT": "100", "AUTOTAINT_SIGNALS_CPU_LOWPERCENT": "99",
-                  "AUTOTAINT_SIGNALS_CPU_FOR": "1h"}
+# NEVER_PRESSURE as a config file's text. (A transition still shows in the results: `transitions`.)
 NEVER_PRESSURE_YAML = "signals:\n  cpu: {highPercent: 100, lowPercent: 99, for: 1h}\n"
 
 
@@ -117,12 +113,14 @@ def footprint(binary: str, work: Path, seconds: float, steady_from: float) -> di
         if shared := file_mappings_outside(agent.pid, own_files):
             raise RuntimeError(f"the measured agent maps libraries it shares with others: {shared}")
         steady_at, steady_wall = time.monotonic(), time.time()
-        steady_ns, steady_split, steady_faults = cpu_ns(agent.pid), user_system_seconds(agent.pid), page_faults(agent.pid)
+        steady_ns, steady_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
+        steady_faults = page_faults(agent.pid)
         steady_switches, floor_steady, default_steady = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
         default_floor_steady = usage(default_floor.pid)
         sleep_until(started + seconds, [agent, default_agent])
         end_at, end_wall = time.monotonic(), time.time()
-        end_ns, end_split, end_faults = cpu_ns(agent.pid), user_system_seconds(agent.pid), page_faults(agent.pid)
+        end_ns, end_split = cpu_ns(agent.pid), user_system_seconds(agent.pid)
+        end_faults = page_faults(agent.pid)
         end_switches, floor_end, default_end = thread_switches(agent.pid), usage(floor.pid), usage(default_agent.pid)
         default_floor_end = usage(default_floor.pid)
         floor.terminate()

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from fake_proc import SHARE, FakeProc
-from harness import LIBPROC2_OPENS, REPO, Agent, FakeAPI, agent_environment, condition, cpu_ns, private_files, \
-    smaps_rollup, start, thread_switches, wakeups_per_second
+from harness import LIBPROC2_OPENS, NEVER_PRESSURE, REPO, Agent, FakeAPI, agent_environment, condition, cpu_ns, \
+    private_files, smaps_rollup, start, thread_switches, wakeups_per_second
 
 sys.path.insert(0, str(REPO / "Tests/e2e"))
 from fleet_harness import free_ports  # noqa: E402
@@ -30,8 +30,6 @@ from fleet_harness import free_ports  # noqa: E402
 SIZES = (2, 192)
 INTERVALS = (1, 5)
 MIB = 1024
-NEVER_PRESSURE = {"AUTOTAINT_SIGNALS_CPU_HIGHPERCENT": "100", "AUTOTAINT_SIGNALS_CPU_LOWPERCENT": "99",
-                  "AUTOTAINT_SIGNALS_CPU_FOR": "1h"}
 GENERATED_USAGE = 100 - SHARE["idle"]
 
 

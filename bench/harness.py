@@ -181,6 +181,11 @@ def private_files(binary: str, directory: Path, opened_later: tuple[str, ...] = 
     return str(copies[0]), {"LD_LIBRARY_PATH": str(directory)}
 
 
+# The agent in steady state: a threshold only a machine busy to the last tick reaches, and
+# then for an hour, so whatever else runs here does not put it into pressure.
+NEVER_PRESSURE = {"AUTOTAINT_SIGNALS_CPU_HIGHPERCENT": "100", "AUTOTAINT_SIGNALS_CPU_LOWPERCENT": "99",
+                  "AUTOTAINT_SIGNALS_CPU_FOR": "1h"}
+
 # What libproc2 dlopens (for NUMA), where the machine has it.
 LIBPROC2_OPENS = ("libnuma.so", "libnuma.so.1")
 
