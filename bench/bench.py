@@ -7,8 +7,10 @@ Parts (each bounded in time; the whole run takes about 6½ minutes on a quiet ma
 at most about 11 on a busy one), footprint and scale side by side, then bignode, the latencies, the
 fleet, then callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
-             against the fake API server for 120 s: RSS and anonymous memory from
-             /proc/PID/smaps_rollup at the end, CPU over the steady part and over the whole
+             against the fake API server for 120 s, from private copies of its binary and
+             libraries (harness.private_files): RSS and anonymous memory from
+             /proc/PID/smaps_rollup at the end, its page faults in the steady part, CPU over
+             the steady part and over the whole
              run, CPU time per tick, thread wake-ups, the API requests of the steady part by
              verb, SIGTERM exit; beside it in the same window bench/floor.c (the floor) and
              the same agent and floor at the default interval, 5s.
