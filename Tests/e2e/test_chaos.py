@@ -109,7 +109,16 @@ def test_api_server_down_for_30s_the_agent_catches_up_once_it_is_back(tmp_path, 
         assert 2 <= outage_failures <= 7, outage_failures
         assert {e["kind"] for e in agent.failures()} == {"transport"}, agent.failures()
         assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/dedicated", OURS]
-        assert event_reasons(api) == ["TaintAdded"]
+        # The fleet guard cannot reach the server either. When its last answer before the
+        # Node write was still the outage, the taint goes on PreferNoSchedule and is hardened
+        # once the slot is held: a TaintAdded for each. Never the same taint announced twice.
+        messages = [e["message"] for e in api.events() if e["reason"].startswith("Taint")]
+        assert event_reasons(api) in (["TaintAdded"], ["TaintAdded", "TaintAdded"]), messages
+        hard = f"{OURS}=true:NoSchedule"
+        assert messages[-1].startswith((f"Added taint {hard}: ", f"Hardened taint {hard} (was PreferNoSchedule)")), messages
+        if len(messages) == 2:
+            assert messages[0].startswith(f"Added taint {OURS}=true:PreferNoSchedule: "), messages
+            assert "fleet guard: no slot: API server unreachable" in messages[0], messages
         agent.assert_alive()
 
 
