@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from fake_proc import SHARE, FakeProc
-from harness import LIBPROC2_OPENS, NEVER_PRESSURE, REPO, Agent, FakeAPI, agent_environment, condition, cpu_ns, \
+from harness import LIBPROC2_OPENS, NEVER_PRESSURE, REPO, WAKE_UP_APART, Agent, FakeAPI, agent_environment, condition, cpu_ns, \
     private_files, smaps_rollup, start, thread_switches, wakeups_per_second
 
 sys.path.insert(0, str(REPO / "Tests/e2e"))
@@ -60,6 +60,7 @@ def bignode(binary: str, floor_binary: Path, work: Path, seconds: float, steady_
                                           **own_environment))
                 floors[cpus, interval] = start(procs[cpus].wrap([str(floor_binary), str(interval), str(seconds + 30)]),
                                                stdout=subprocess.DEVNULL)
+                time.sleep(WAKE_UP_APART)  # no two floors' ticks together (the agents' first tick is jittered)
         processes = {**{("agent", *k): a.process for k, a in agents.items()},
                      **{("floor", *k): f for k, f in floors.items()}}
         wait(started + steady_from, processes)
