@@ -124,7 +124,7 @@ bench-deps:
 	@scripts/ensure-packages.sh --apt valgrind binutils stress-ng
 
 # What the agent costs against product.md's targets (memory, CPU, callgrind instructions per
-# cycle, reaction latency under stress-ng, API requests, 50 agents at one server): ~7 min,
+# cycle, reaction latency under stress-ng, API requests, 50 agents at one server): ~8 min,
 # prints a table and writes bench/results.json; then bench-scale. Not part of `make test`.
 bench: release bench-deps
 	python3 bench/bench.py $(BIN)

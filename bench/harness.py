@@ -183,7 +183,7 @@ def private_files(binary: str, directory: Path, opened_later: tuple[str, ...] = 
 
 # Between the starts of two periodic processes of a part: a wake-up that coincides with
 # another process's finds the CPU already awake and costs about half of one alone (four
-# floors started together: 31-66 µs a tick, the first the dearest; started 83 ms apart:
+# floors started together: 30-66 µs a tick, the first the dearest; started 83 ms apart:
 # 72-77 µs each), so processes started together would measure each other's timing.
 WAKE_UP_APART = 0.25
 
