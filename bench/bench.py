@@ -4,8 +4,8 @@
 usage: bench.py BINARY [--out bench/results.json] [--quick] [--only PART]...
 
 Parts (each bounded in time; the whole run takes about 8 minutes on a quiet machine and
-at most about 12 on a busy one), footprint, bignode, the latencies, fleet and scale side by
-side, then callgrind:
+at most about 12 on a busy one), one after another: footprint, bignode, the latencies, fleet
+and scale side by side, then callgrind:
   footprint  `autotaint run` with config/autotaint.yaml (interval 1s, TLS, watch, /metrics)
              against the fake API server for 120 s, from private copies of its binary and
              libraries (harness.private_files): RSS and anonymous memory from
@@ -662,8 +662,8 @@ def machine(binary: str) -> dict:
 # Parts in the same stage run at the same time, to keep the whole bench within its budget:
 # the scale run and the fleet, which count requests. The footprint and bignode, which
 # divide CPU time by a floor's, run alone: beside 50 agents waking every second (which keep
-# the CPUs out of deep idle) the floor's wake-ups were cheaper (37-51 µs a tick, 58-66 without). The latency (timed under
-# stress-ng) and callgrind (a core's worth of valgrind) run alone too.
+# the CPUs out of deep idle) the floor's wake-ups were cheaper (37-51 µs a tick, 58-66
+# without). The latency (timed under stress-ng) and callgrind (a core's worth of valgrind) run alone too.
 STAGES = [["footprint"], ["bignode"], ["latency"], ["contention-latency"], ["fleet", "scale"], ["callgrind"]]
 
 
