@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from fake_proc import SHARE, FakeProc
-from harness import LIBPROC2_OPENS, NEVER_PRESSURE, REPO, WAKE_UP_APART, Agent, FakeAPI, agent_environment, condition, cpu_ns, \
-    private_files, smaps_rollup, start, thread_switches, wakeups_per_second
+from harness import LIBPROC2_OPENS, NEVER_PRESSURE, REPO, WAKE_UP_APART, Agent, FakeAPI, agent_environment, \
+    condition, cpu_ns, private_files, smaps_rollup, start, thread_switches, wakeups_per_second
 
 sys.path.insert(0, str(REPO / "Tests/e2e"))
 from fleet_harness import free_ports  # noqa: E402

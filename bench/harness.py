@@ -67,16 +67,20 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (which may hold spaces): fields 3 onwards."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def page_faults(pid: int) -> tuple[int, int]:
-    """(minor, major) page faults of process `pid` so far, all threads (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """(minor, major) page faults of process `pid` so far, all threads."""
+    fields = stat_fields(pid)
     return int(fields[7]), int(fields[9])
 
 
 def user_system_seconds(pid: int) -> tuple[float, float]:
     """(utime, stime) of the process (all its threads, those gone included); 10 ms resolution."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
@@ -198,9 +202,9 @@ LIBPROC2_OPENS = ("libnuma.so", "libnuma.so.1")
 
 def file_mappings_outside(pid: int, directory: Path) -> list[str]:
     """The shared objects process `pid` maps from anywhere but `directory`, the loader aside."""
-    paths = {line.split()[5] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
-             if len(line.split()) >= 6 and ".so" in line.split()[5]}
-    return sorted(p for p in paths if Path(p).parent != directory and not Path(p).name.startswith("ld-linux"))
+    rows = (line.split() for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
+    paths = {Path(row[5]) for row in rows if len(row) >= 6 and ".so" in row[5]}
+    return sorted(str(p) for p in paths if p.parent != directory and not p.name.startswith("ld-linux"))
 
 
 def free_port() -> int:
