@@ -75,11 +75,15 @@ def sleep_until(deadline: float, agents=()) -> None:
 
 # -- footprint and steady-state API requests -------------------------------------------------
 
-def build_floor(work: Path) -> Path:
-    """bench/floor.c, compiled here: the least a usage sampler at the same interval costs."""
+def build_floor(work: Path, libproc2: bool = False) -> Path:
+    """bench/floor.c, compiled here: the least a usage sampler at the same interval costs;
+    with `libproc2`, the least the design's reader costs (one procps_stat_select a tick)."""
     work.mkdir(parents=True, exist_ok=True)
-    floor = work / "floor"
-    subprocess.run(["cc", "-O2", "-Wall", "-o", str(floor), str(REPO / "bench" / "floor.c")], check=True, timeout=60)
+    floor = work / ("floor-libproc2" if libproc2 else "floor")
+    flags = ["-DLIBPROC2"] if libproc2 else []
+    libraries = ["-lproc2"] if libproc2 else []
+    subprocess.run(["cc", "-O2", "-Wall", *flags, "-o", str(floor), str(REPO / "bench" / "floor.c"), *libraries],
+                   check=True, timeout=60)
     return floor
 
 
@@ -701,7 +705,8 @@ def main() -> int:
         "scale": lambda w: scale(binary, w, agents_count=5 if quick else 50, seconds=30 if quick else 120,
                                  steady_from=10 if quick else 30, heartbeat=60),
         "fleet": lambda w: fleet_part(binary, w, seconds=20 if quick else 60),
-        "bignode": lambda w: bignode(binary, build_floor(w), w, seconds=30 if quick else 120,
+        "bignode": lambda w: bignode(binary, build_floor(w), build_floor(w, libproc2=True), w,
+                                     seconds=30 if quick else 120,
                                      steady_from=10 if quick else 20),
     }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # through the `finally` below

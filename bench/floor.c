@@ -3,6 +3,10 @@
  * open, the aggregate "cpu" line parsed and the busy share since the last read computed.
  * Nothing else: no threads, no allocation in the loop, no output until the end.
  *
+ * Built with -DLIBPROC2 (and -lproc2) it is the least the design's reader can cost: the
+ * same loop with the read and parse left to one procps_stat_select of the eight counters
+ * the agent asks for, which is what the agent's tick does to /proc/stat.
+ *
  *   floor INTERVAL_SECONDS DURATION_SECONDS
  *
  * Prints "ticks N last_usage_percent U" on exit (after DURATION_SECONDS or on SIGTERM).
@@ -22,21 +26,49 @@ static volatile sig_atomic_t stopping;
 
 static void stop(int signal_number) { (void)signal_number; stopping = 1; }
 
-/* busy and total jiffies of the first line: "cpu  user nice system idle iowait irq softirq steal ..." */
-static int read_cpu(int fd, uint64_t *busy, uint64_t *total) {
+/* busy and total jiffies from user nice system idle iowait irq softirq steal */
+static void busy_and_total(const uint64_t field[8], uint64_t *busy, uint64_t *total) {
+    uint64_t idle = field[3] + field[4];
+    *total = 0;
+    for (int i = 0; i < 8; i++) *total += field[i];
+    *busy = *total - idle;
+}
+
+#ifdef LIBPROC2
+#include <libproc2/stat.h>
+
+static struct stat_info *source;
+
+static int open_source(void) { return procps_stat_new(&source) < 0 ? -1 : 0; }
+
+static int read_cpu(uint64_t *busy, uint64_t *total) {
+    enum stat_item items[8] = {STAT_TIC_USER, STAT_TIC_NICE, STAT_TIC_SYSTEM, STAT_TIC_IDLE,
+                               STAT_TIC_IOWAIT, STAT_TIC_IRQ, STAT_TIC_SOFTIRQ, STAT_TIC_STOLEN};
+    struct stat_stack *stack = procps_stat_select(source, items, 8);
+    if (!stack) return -1;
+    uint64_t field[8];
+    for (int i = 0; i < 8; i++) field[i] = stack->head[i].result.ull_int;
+    busy_and_total(field, busy, total);
+    return 0;
+}
+#else
+static int source = -1;
+
+static int open_source(void) { return (source = open("/proc/stat", O_RDONLY | O_CLOEXEC)) < 0 ? -1 : 0; }
+
+/* the first line only: "cpu  user nice system idle iowait irq softirq steal ..." */
+static int read_cpu(uint64_t *busy, uint64_t *total) {
     char text[512];
-    ssize_t count = pread(fd, text, sizeof text - 1, 0);
+    ssize_t count = pread(source, text, sizeof text - 1, 0);
     if (count <= 4 || strncmp(text, "cpu ", 4) != 0) return -1;
     text[count] = '\0';
     uint64_t field[8] = {0};
     char *cursor = text + 4;
     for (int i = 0; i < 8; i++) field[i] = strtoull(cursor, &cursor, 10);
-    uint64_t idle = field[3] + field[4];
-    *total = 0;
-    for (int i = 0; i < 8; i++) *total += field[i];
-    *busy = *total - idle;
+    busy_and_total(field, busy, total);
     return 0;
 }
+#endif
 
 int main(int argc, char **argv) {
     if (argc != 3) {
@@ -52,9 +84,8 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
 
-    int stat_fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
     int timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-    if (stat_fd < 0 || timer_fd < 0) {
+    if (open_source() < 0 || timer_fd < 0) {
         perror("floor: /proc/stat or timerfd");
         return 1;
     }
@@ -65,7 +96,7 @@ int main(int argc, char **argv) {
 
     uint64_t busy = 0, total = 0, ticks = 0, limit = (uint64_t)(duration / interval);
     double usage = -1;
-    read_cpu(stat_fd, &busy, &total);
+    read_cpu(&busy, &total);
     while (!stopping && ticks < limit) {
         uint64_t expirations;
         if (read(timer_fd, &expirations, sizeof expirations) != sizeof expirations) {
@@ -74,7 +105,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         uint64_t now_busy, now_total;
-        if (read_cpu(stat_fd, &now_busy, &now_total) == 0 && now_total > total) {
+        if (read_cpu(&now_busy, &now_total) == 0 && now_total > total) {
             usage = 100.0 * (double)(now_busy - busy) / (double)(now_total - total);
             busy = now_busy;
             total = now_total;
