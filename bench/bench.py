@@ -14,9 +14,10 @@ and scale side by side, then callgrind:
              run, CPU time per tick, thread wake-ups, the API requests of the steady part by
              verb, SIGTERM exit; beside it in the same window bench/floor.c (the floor) and
              the same agent and floor at the default interval, 5s.
-  bignode    the same agent and floor at 1 s and 5 s over a generated 2-CPU and 192-CPU
-             /proc/stat, /proc/pressure/cpu and /proc/meminfo (bench/bignode.py), 120 s:
-             CPU per tick against the floor's, and that ratio at 192 CPUs against 2.
+  bignode    the same agent and floor, and the floor built on libproc2, at 1 s and 5 s
+             over a generated 2-CPU and 192-CPU /proc/stat, /proc/pressure/cpu and
+             /proc/meminfo (bench/bignode.py), 120 s: CPU per tick against the floor's, and
+             that ratio at 192 CPUs against 2, for the agent and for libproc2 alone.
   scale      50 agents with distinct node names against one fake API server for 120 s:
              requests per second at the server by verb, per 5,000 nodes; their memory.
   latency    stress-ng on every CPU: from its start to our taint visible through the API
