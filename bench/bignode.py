@@ -33,7 +33,6 @@ from fleet_harness import free_ports  # noqa: E402
 
 SIZES = (2, 192)
 INTERVALS = (1, 5)
-KINDS = ("agent", "floor", "libproc2 floor")
 # Eight periodic floors, each a phase of its own within the second (harness.WAKE_UP_APART).
 FLOORS_APART = WAKE_UP_APART / 2
 MIB = 1024
