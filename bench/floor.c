@@ -39,7 +39,12 @@ static void busy_and_total(const uint64_t field[8], uint64_t *busy, uint64_t *to
 
 static struct stat_info *source;
 
-static int open_source(void) { return procps_stat_new(&source) < 0 ? -1 : 0; }
+/* procps_stat_new returns -errno; perror in main reports errno */
+static int open_source(void) {
+    int code = procps_stat_new(&source);
+    if (code < 0) errno = -code;
+    return code < 0 ? -1 : 0;
+}
 
 static int read_cpu(uint64_t *busy, uint64_t *total) {
     enum stat_item items[8] = {STAT_TIC_USER, STAT_TIC_NICE, STAT_TIC_SYSTEM, STAT_TIC_IDLE,
