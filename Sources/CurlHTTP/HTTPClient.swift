@@ -23,7 +23,9 @@ public final class HTTPClient: Sendable {
     ///
     /// Returns once the body is complete. Throws `CurlError` when no complete response came
     /// (timeout, refused, TLS failure, connection lost), `CancellationError` when the task
-    /// is cancelled: a waiting request is dropped, a running one aborted at once.
+    /// is cancelled: a waiting request is dropped, a running one aborted at once. A status
+    /// of 300 or more that arrived is returned even when the transfer then broke (an HTTP/2
+    /// early answer and stream reset), with as much of its body as came.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let lane = requests
         let cancellation = TransferCancellation(lane: lane)

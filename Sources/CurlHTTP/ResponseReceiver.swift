@@ -36,6 +36,24 @@ final class ResponseReceiver {
         return receiver.sink.receiveBody(UnsafeRawBufferPointer(start: data, count: count)) ? count : 0
     }
 
+    /// After a failed transfer: whether a final status of 300 or more had arrived. Its head,
+    /// as far as it came, then goes to the sink if the blank line ending it did not.
+    /// A 2xx cut short is no answer: its body is what the caller needs.
+    func deliverArrivedRefusal() -> Bool {
+        guard status >= 300 else { return false }
+        if !headComplete {
+            headComplete = true
+            sink.receiveHead(status: status, headers: headers)
+        }
+        return true
+    }
+
+    private var status: Int {
+        var status = 0
+        _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        return status
+    }
+
     private func receiveHeaderLine(_ line: String) {
         guard !headComplete else { return }  // trailers after a chunked body
         if line.hasPrefix("HTTP/") {
@@ -43,8 +61,7 @@ final class ResponseReceiver {
         } else if let field = HTTPField(headerLine: line[...]) {
             headers.add(name: field.name, value: field.value)
         } else if line.trimmingHTTPWhitespace().isEmpty {
-            var status = 0
-            _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            let status = self.status
             guard status >= 200 else { return }
             headComplete = true
             sink.receiveHead(status: status, headers: headers)

@@ -57,7 +57,8 @@ final class TransferLane: @unchecked Sendable {
 
     /// Runs one transfer to its end on the lane's queue (call it from `submit`), handing the
     /// response to `sink`. Fails with `CancellationError` once `cancellation` is set, with
-    /// `CurlError` when there is no complete response.
+    /// `CurlError` when there is no complete response, except that a non-2xx status that
+    /// arrived is the response, its body as far as it came.
     func perform(_ request: HTTPRequest, into sink: some ResponseSink, cancellation: TransferCancellation) -> Result<Void, any Error> {
         dispatchPrecondition(condition: .onQueue(queue))
         if cancellation.isCancelled { return .failure(CancellationError()) }
@@ -78,7 +79,10 @@ final class TransferLane: @unchecked Sendable {
             return .failure(error)
         }
         if cancellation.isCancelled { return .failure(CancellationError()) }
-        guard code == CURLE_OK else {
+        // A refusal that arrived is the answer, whatever libcurl says of the rest: an HTTP/2
+        // server may answer a 401 or 403 before reading the request's body and then reset
+        // the stream, which libcurl 7.88 reports as a partial transfer (curl error 18).
+        guard code == CURLE_OK || receiver.deliverArrivedRefusal() else {
             let message = errorBuffer[0] == 0 ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
             return .failure(CurlError(code, message: message, context: setup.context))
         }

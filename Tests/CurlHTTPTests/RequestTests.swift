@@ -67,6 +67,32 @@ import CurlHTTP
         }
     }
 
+    /// A refusal whose transfer then broke (an HTTP/2 server answering before it reads the
+    /// body, then resetting the stream; here the connection drops halfway through the body)
+    /// is still that refusal: a 401 must re-read the token, a 429 honour `Retry-After`.
+    @Test(arguments: [401, 403, 409, 429])
+    func aStatusThatArrivedWinsOverTheBrokenTransfer(status: Int) async throws {
+        try await withServer { server in
+            let client = try HTTPClient()
+            let response = try await client.send(HTTPRequest(
+                method: .patch, url: server.url + "/status/\(status)/cut", body: Array(#"{"spec":{}}"#.utf8)))
+            #expect(response.status == status)
+            #expect(response.headers.retryAfterSeconds == 7)
+            #expect(String(decoding: response.body, as: UTF8.self) == #"{"kind": "#)
+        }
+    }
+
+    /// A 2xx cut short is no answer: the caller needs its whole body.
+    @Test func aSuccessCutShortIsATransportFailure() async throws {
+        try await withServer { server in
+            let client = try HTTPClient()
+            let error = await #expect(throws: CurlError.self) {
+                try await client.send(HTTPRequest(url: server.url + "/status/200/cut"))
+            }
+            #expect(error?.kind == .connectionLost)
+        }
+    }
+
     @Test func refusedConnectionIsCouldNotConnect() async throws {
         let refusing = try RefusingPort()
         let client = try HTTPClient()

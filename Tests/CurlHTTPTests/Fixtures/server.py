@@ -7,6 +7,9 @@ test process) is gone, or for five minutes at most.
 Endpoints (any method):
   /echo            JSON: method, path, headers, body, connection number
   /status/N        answers N with Retry-After: 7 and a small JSON body
+  /status/N/cut    the same head, then half the body it announced, then the connection
+                   drops: a status that arrived, and a transfer that failed (curl error 18),
+                   as an HTTP/2 server's early answer and stream reset can leave it
   /hang            never answers (for timeouts)
   /stream          chunked NDJSON whose lines are split across chunks; last line unterminated
   /stream/410      chunked 410 with a Kubernetes Status body
@@ -83,7 +86,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "connection": self.number,
                 })
             elif path.startswith("/status/"):
-                self.reply(int(path.split("/")[2]), {"kind": "Status"}, {"Retry-After": "7"})
+                parts = path.split("/")
+                self.reply(int(parts[2]), {"kind": "Status"}, {"Retry-After": "7"}, cut=parts[3:] == ["cut"])
             elif path == "/hang":
                 time.sleep(60)
             elif path == "/stream":
@@ -107,7 +111,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.in_flight -= 1
 
-    def reply(self, status, obj, headers={}):
+    def reply(self, status, obj, headers={}, cut=False):
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -116,6 +120,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
+        if cut:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.request.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(data)
 
     def start_stream(self, status):
