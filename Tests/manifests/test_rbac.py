@@ -92,8 +92,10 @@ def test_policy_matches_node_updates_of_the_agent(rbac_docs):
     assert spec["failurePolicy"] == "Fail"
     assert spec["matchConstraints"]["resourceRules"] == [{
         "apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"],
-        "resources": ["nodes", "nodes/status"],
+        "resources": ["nodes", "nodes/status"], "scope": "*",
     }]
+    # Every Node, cluster-scoped: no selector narrows it (written out: the server's defaults).
+    assert spec["matchConstraints"]["namespaceSelector"] == spec["matchConstraints"]["objectSelector"] == {}
     assert [c["expression"] for c in spec["matchConditions"]] == [
         f"request.userInfo.username == '{AGENT_USER}'"]
 
@@ -106,7 +108,7 @@ def test_slot_policy_matches_lease_writes_of_the_agent_in_its_namespace(rbac_doc
     assert spec["failurePolicy"] == "Fail"
     assert spec["matchConstraints"]["resourceRules"] == [{
         "apiGroups": ["coordination.k8s.io"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE", "DELETE"],
-        "resources": ["leases"],
+        "resources": ["leases"], "scope": "*",
     }]
     # The label the API server sets on every Namespace: only the agent's namespace is matched.
     assert spec["matchConstraints"]["namespaceSelector"] == {
