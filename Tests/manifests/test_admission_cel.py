@@ -508,9 +508,278 @@ def test_other_users_leases_are_not_matched(engine, user):
     assert not decision.applies and decision.allowed
 
 
-def test_both_policies_read_the_token_node_name_alike(engine):
+def test_all_policies_read_the_token_node_name_alike(engine):
     expressions = [{v["name"]: v["expression"] for v in policy["variables"]}["tokenNodeName"]
-                   for policy in (NODE_POLICY, LEASE_POLICY)]
-    assert expressions[0] == expressions[1]
+                   for policy in (NODE_POLICY, LEASE_POLICY, EVENT_POLICY)]
+    assert expressions[0] == expressions[1] == expressions[2]
     values = {"request": request(token_node="node-7")}
     assert engine.evaluate(expressions[0], values) == "node-7"
+
+
+# --- Events (autotaint-own-events) ----------------------------------------------------------
+
+EVENT_POLICY = find(load_docs("rbac.yaml"), "ValidatingAdmissionPolicy", "autotaint-own-events")["spec"]
+EVENT_NODE_RULE, EVENT_NAMESPACE_RULE, EVENT_REPORTER_RULE, EVENT_SOURCE_RULE, EVENT_UPDATE_RULE = range(5)
+CORE, EVENTS_API = "", "events.k8s.io"
+DROP = object()   # a field the client did not send
+
+
+def node_reference(name="node-1", **changes):
+    """An Event's involvedObject / regarding as EventBody writes it, after the API server's
+    decoding: Go drops the empty namespace (omitempty), so it is absent."""
+    reference = {"kind": "Node", "name": name, "uid": "6f1e0c2a-9d1b-4c55-8a47-3e0f5b2d7c91", "apiVersion": "v1"}
+    reference.update(changes)
+    return {k: v for k, v in reference.items() if v is not DROP}
+
+
+def event(group=CORE, about=None, component="autotaint", instance="node-1", source_component="autotaint",
+          source_host="node-1", namespace="default", **fields):
+    """The agent's TaintAdded Event for node-1 as Sources/KubeClient/EventBody.swift writes it
+    (core v1), or the same Event as an events.k8s.io/v1 client writes it (no deprecatedSource:
+    the API refuses one on create). DROP leaves a field out; about=DROP leaves out the reference."""
+    about = node_reference() if about is None else about
+    metadata = {"name": "node-1.18c3a9f2b7e0d4a1", "namespace": namespace}
+    if group == CORE:
+        result = {"apiVersion": "v1", "kind": "Event", "metadata": metadata, "involvedObject": about,
+                  "reason": "TaintAdded", "message": "Added taint autotaint.dev/cpu-pressure=true:NoSchedule",
+                  "type": "Normal", "source": {"component": source_component, "host": source_host},
+                  "firstTimestamp": "2026-12-04T17:30:26Z", "lastTimestamp": "2026-12-04T17:30:26Z", "count": 1,
+                  "reportingComponent": component, "reportingInstance": instance}
+        result["source"] = {k: v for k, v in result["source"].items() if v is not DROP}
+    else:
+        result = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": metadata, "regarding": about,
+                  "eventTime": "2026-12-04T17:30:26.123456Z", "action": "Taint", "reason": "TaintAdded",
+                  "note": "Added taint autotaint.dev/cpu-pressure=true:NoSchedule", "type": "Normal",
+                  "reportingController": component, "reportingInstance": instance}
+    result.update(fields)
+    return {k: v for k, v in result.items() if v is not DROP}
+
+
+def rule_matches(policy, request):
+    """matchConstraints.resourceRules, as the API server matches a request (the harness's
+    admit() assumes a match; the event tests check it)."""
+    resource = request["resource"]
+    return any(resource["group"] in rule["apiGroups"] and resource["version"] in rule["apiVersions"]
+               and resource["resource"] in rule["resources"] and request["operation"] in rule["operations"]
+               for rule in policy["matchConstraints"]["resourceRules"])
+
+
+def admit_event(engine, new, old=None, operation="CREATE", group=CORE, namespace="default", **user):
+    request_ = {"operation": operation, "name": "node-1.18c3a9f2b7e0d4a1", "namespace": namespace,
+                "userInfo": user_info(**user), "resource": {"group": group, "version": "v1", "resource": "events"},
+                "kind": {"group": group, "version": "v1", "kind": "Event"}}
+    if not rule_matches(EVENT_POLICY, request_):
+        return Decision(False, [], [])
+    return admit(engine, request_, new, old, EVENT_POLICY)
+
+
+def client_message(policy, decision):
+    """What the client reads in the 403: the API server's wording around the first denial
+    (k8s.io/apiserver pkg/admission/plugin/policy/validating/dispatcher.go)."""
+    return f"ValidatingAdmissionPolicy '{policy}' with binding '{policy}' denied request: {decision.denials[0][2]}"
+
+
+def test_event_component_is_the_agents(engine):
+    """The policy's component is EventBody's, and EventBody reports as the node it runs on."""
+    import os
+    import re
+    from manifest_files import REPO
+    with open(os.path.join(REPO, "Sources", "KubeClient", "EventBody.swift")) as handle:
+        swift = handle.read()
+    variables = {v["name"]: v["expression"] for v in EVENT_POLICY["variables"]}
+    assert engine.evaluate(variables["component"], {}) == re.search(r'static let component = "([^"]*)"', swift)[1]
+    assert "source = Source(component: Self.component, host: node.name)" in swift
+    assert "reportingComponent = Self.component" in swift and "reportingInstance = node.name" in swift
+    assert re.search(r'var kind = "Node"', swift) and re.search(r'var apiVersion = "v1"\n\s*/// Nodes', swift)
+
+
+@pytest.mark.parametrize("group", [CORE, EVENTS_API])
+def test_own_event_about_own_node(engine, group):
+    allowed(admit_event(engine, event(group), group=group))
+
+
+@pytest.mark.parametrize("group", [CORE, EVENTS_API])
+@pytest.mark.parametrize("about", [
+    node_reference(namespace=""), node_reference(apiVersion=""), node_reference(apiVersion=DROP),
+    node_reference(uid="node-1"), node_reference(uid=DROP), node_reference(resourceVersion="1042")])
+def test_own_node_reference_written_otherwise(engine, group, about):
+    """The reference as a client may send it: an explicit empty namespace or apiVersion, none,
+    the node name as uid (kubelet's habit, and EventBody's without a uid)."""
+    allowed(admit_event(engine, event(group, about=about), group=group))
+
+
+@pytest.mark.parametrize("group", [CORE, EVENTS_API])
+def test_forged_event_about_another_node_is_forbidden(engine, group):
+    """The issue's case: node-1's token, a TaintAdded about node-2."""
+    decision = admit_event(engine, event(group, about=node_reference("node-2")), group=group)
+    denied_by(decision, EVENT_NODE_RULE)
+    message = client_message("autotaint-own-events", decision)
+    assert message.startswith("ValidatingAdmissionPolicy 'autotaint-own-events' with binding 'autotaint-own-events'")
+    assert "node node-1 may post Events only about its own Node" in message and message.endswith("not about v1 Node node-2")
+    assert ("regarding" if group == EVENTS_API else "involvedObject") in message
+
+
+@pytest.mark.parametrize("group", [CORE, EVENTS_API])
+def test_forged_event_posing_as_another_nodes_agent_is_forbidden(engine, group):
+    forged = event(group, about=node_reference("node-2"), instance="node-2", source_host="node-2")
+    if group == EVENTS_API:
+        forged["deprecatedSource"] = {"component": "autotaint", "host": "node-2"}
+    decision = admit_event(engine, forged, group=group)
+    denied_by(decision, EVENT_NODE_RULE, EVENT_REPORTER_RULE, EVENT_SOURCE_RULE)
+    assert "node-2" in decision.denials[0][2] and "node-1" in decision.denials[0][2]
+
+
+# name: (the Event's changes, the rules that deny) for node-1's agent, on both APIs unless the
+# name says core or events.k8s.io.
+EVENT_CASES = {
+    "about node-10 (names compared whole)": (dict(about=node_reference("node-10")), [EVENT_NODE_RULE]),
+    "about a Pod": (dict(about={"kind": "Pod", "name": "web-0", "namespace": "default", "apiVersion": "v1",
+                                "uid": "1"}), [EVENT_NODE_RULE]),
+    "about a Pod named like the node": (dict(about=node_reference(kind="Pod", namespace="default")),
+                                        [EVENT_NODE_RULE]),
+    "about a Node in a namespace": (dict(about=node_reference(namespace="kube-system")), [EVENT_NODE_RULE]),
+    "about a Node of another apiVersion": (dict(about=node_reference(apiVersion="example.com/v1")),
+                                           [EVENT_NODE_RULE]),
+    "about nothing": (dict(about=DROP), [EVENT_NODE_RULE]),
+    "about an empty reference": (dict(about={}), [EVENT_NODE_RULE]),
+    "reference without kind": (dict(about=node_reference(kind=DROP)), [EVENT_NODE_RULE]),
+    "reference without name": (dict(about=node_reference(name=DROP)), [EVENT_NODE_RULE]),
+    "in namespace kube-system": (dict(namespace="kube-system"), [EVENT_NAMESPACE_RULE]),
+    "reported by kubelet": (dict(component="kubelet"), [EVENT_REPORTER_RULE]),
+    "reported by another instance": (dict(instance="node-2"), [EVENT_REPORTER_RULE]),
+    "without reporting component": (dict(component=DROP), [EVENT_REPORTER_RULE]),
+    "without reporting instance": (dict(instance=DROP), [EVENT_REPORTER_RULE]),
+    "core: from kubelet's source": (dict(source_component="kubelet"), [EVENT_SOURCE_RULE]),
+    "core: from another host": (dict(source_host="node-2"), [EVENT_SOURCE_RULE]),
+    "core: source without host": (dict(source_host=DROP), [EVENT_SOURCE_RULE]),
+    "core: source without component": (dict(source_component=DROP), [EVENT_SOURCE_RULE]),
+    "core: without source": (dict(source=DROP), [EVENT_SOURCE_RULE]),
+    "events.k8s.io: its own deprecatedSource": (dict(deprecatedSource={"component": "autotaint", "host": "node-1"}),
+                                                []),
+    "events.k8s.io: an empty deprecatedSource": (dict(deprecatedSource={}), []),
+    "events.k8s.io: kubelet's deprecatedSource": (dict(deprecatedSource={"component": "kubelet", "host": "node-1"}),
+                                                  [EVENT_SOURCE_RULE]),
+    "events.k8s.io: deprecatedSource of another host": (dict(deprecatedSource={"component": "autotaint",
+                                                                               "host": "node-2"}),
+                                                        [EVENT_SOURCE_RULE]),
+}
+
+
+def event_case_params():
+    for name, (changes, rules) in sorted(EVENT_CASES.items()):
+        for group in (CORE, EVENTS_API):
+            if name.startswith("core:") and group != CORE or name.startswith("events.k8s.io:") and group != EVENTS_API:
+                continue
+            yield pytest.param(group, changes, rules, id=f"{group or 'core'}: {name}")
+
+
+@pytest.mark.parametrize("group,changes,rules", list(event_case_params()))
+def test_event_writes(engine, group, changes, rules):
+    changes = dict(changes)
+    namespace = changes.get("namespace", "default")
+    decision = admit_event(engine, event(group, **changes), group=group, namespace=namespace)
+    if rules:
+        denied_by(decision, *rules)
+    else:
+        allowed(decision)
+
+
+def test_event_denials_say_what_is_wrong(engine):
+    decision = admit_event(engine, event(about=node_reference("web-0", kind="Pod", namespace="shop")))
+    assert decision.denials[0][2].endswith("not about v1 Pod shop/web-0")
+    decision = admit_event(engine, event(namespace="kube-system"), namespace="kube-system")
+    assert decision.denials[0][2].endswith("not in kube-system")
+    decision = admit_event(engine, event(EVENTS_API, component="kubelet", instance=DROP), group=EVENTS_API)
+    assert "reportingController autotaint, reportingInstance node-1, not kubelet, (none)" in decision.denials[0][2]
+    decision = admit_event(engine, event(source_component="kubelet", source_host="node-2"))
+    assert decision.denials[0][2].endswith("component autotaint, host node-1, not kubelet, node-2")
+    decision = admit_event(engine, event(about=DROP))
+    assert decision.denials[0][2].endswith("not about (no kind) (no name)")
+
+
+@pytest.mark.parametrize("group", [CORE, EVENTS_API])
+@pytest.mark.parametrize("token", ["none", "no node-name key", "two node names"])
+def test_token_without_one_node_name_posts_no_event(engine, group, token):
+    user = {"none": {"token_node": None},
+            "no node-name key": {"extra": {"authentication.kubernetes.io/pod-name": ["autotaint-x7k2p"]}},
+            "two node names": {"extra": {NODE_NAME_EXTRA: ["node-1", "node-2"]}}}[token]
+    decision = admit_event(engine, event(group), group=group, **user)
+    rules = [EVENT_NODE_RULE, EVENT_REPORTER_RULE] + ([EVENT_SOURCE_RULE] if group == CORE else [])
+    denied_by(decision, *rules)
+    assert "names its node" in decision.denials[0][2]
+
+
+# name: (the stored Event, the Event written, the rules that deny), for a PATCH (UPDATE) by
+# node-1's agent.
+EVENT_UPDATES = {
+    "own Event, count bumped": (event(), event(count=2, lastTimestamp="2026-12-04T17:35:26Z"), []),
+    "kubelet's Event about node-1 made its own": (
+        event(component="kubelet", source_component="kubelet"), event(), [EVENT_UPDATE_RULE]),
+    "node-2's agent's Event turned into one about node-1": (
+        event(about=node_reference("node-2"), instance="node-2", source_host="node-2"), event(),
+        [EVENT_UPDATE_RULE]),
+    "own Event turned into one about node-2": (event(), event(about=node_reference("node-2")),
+                                               [EVENT_NODE_RULE, EVENT_UPDATE_RULE]),
+    "own Event's reference changed (uid)": (event(), event(about=node_reference(uid="node-1")), [EVENT_UPDATE_RULE]),
+    "stored Event without source made its own": (event(source=DROP), event(), [EVENT_UPDATE_RULE]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVENT_UPDATES))
+def test_event_updates(engine, case):
+    old, new, rules = EVENT_UPDATES[case]
+    decision = admit_event(engine, new, old, operation="UPDATE")
+    if rules:
+        denied_by(decision, *rules)
+    else:
+        allowed(decision)
+
+
+def test_events_api_update_of_own_event(engine):
+    old = event(EVENTS_API)
+    allowed(admit_event(engine, dict(old, series={"count": 2, "lastObservedTime": "2026-12-04T17:35:26.000000Z"}),
+                        old, operation="UPDATE", group=EVENTS_API))
+    denied_by(admit_event(engine, event(EVENTS_API), event(EVENTS_API, component="kubelet"), operation="UPDATE",
+                          group=EVENTS_API), EVENT_UPDATE_RULE)
+
+
+@pytest.mark.parametrize("group", [CORE, EVENTS_API])
+@pytest.mark.parametrize("user", ["system:node:node-2", "kubernetes-admin",
+                                  "system:serviceaccount:kube-system:node-controller",
+                                  "system:serviceaccount:other:autotaint"])
+def test_other_users_events_are_not_matched(engine, group, user):
+    forged = event(group, about=node_reference("node-2"), component="kubelet", instance="node-2",
+                   source_component="kubelet", source_host="node-2")
+    decision = admit_event(engine, forged, group=group, user=user, token_node=None)
+    assert not decision.applies and decision.allowed
+
+
+def test_event_rules_match_what_the_role_grants():
+    """Both Events APIs, create and patch (admitted as CREATE and UPDATE), in every namespace
+    (the namespace is a validation); DELETE, which the Role does not grant, is not matched."""
+    role = find(load_docs("rbac.yaml"), "Role", "autotaint-events")
+    granted = {(group, resource) for rule in role["rules"] for group in rule["apiGroups"]
+               for resource in rule["resources"]}
+    verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
+    constraints = EVENT_POLICY["matchConstraints"]
+    matched = {(group, resource) for rule in constraints["resourceRules"] for group in rule["apiGroups"]
+               for resource in rule["resources"]}
+    assert matched == granted == {(CORE, "events"), (EVENTS_API, "events")}
+    assert verbs == {"create", "patch"}
+    assert all(rule["operations"] == ["CREATE", "UPDATE"] for rule in constraints["resourceRules"])
+    assert constraints["namespaceSelector"] == {}
+    for group in (CORE, EVENTS_API):
+        assert rule_matches(EVENT_POLICY, {"operation": "CREATE", "resource": {"group": group, "version": "v1",
+                                                                                "resource": "events"}})
+        assert not rule_matches(EVENT_POLICY, {"operation": "DELETE", "resource": {"group": group, "version": "v1",
+                                                                                    "resource": "events"}})
+
+
+def test_old_event_variables_read_the_stored_event_like_the_new_ones():
+    """oldAbout, oldSource, ... are about, source, ... of oldObject, behind the UPDATE guard."""
+    variables = {v["name"]: v["expression"] for v in EVENT_POLICY["variables"]}
+    for name in ("about", "source", "reportingComponent", "reportingInstance"):
+        old = variables["old" + name[0].upper() + name[1:]]
+        guard, _, rest = old.partition(" : ")
+        assert guard.startswith("request.operation != 'UPDATE' ?"), old
+        assert rest.replace("oldObject", "object") == variables[name], name

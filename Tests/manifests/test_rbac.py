@@ -7,7 +7,7 @@ from manifest_files import find, load_docs
 AGENT_USER = "system:serviceaccount:autotaint:autotaint"
 BINDINGS = [("ClusterRoleBinding", "autotaint", "ClusterRole"), ("RoleBinding", "autotaint-events", "Role"),
             ("RoleBinding", "autotaint-fleet", "Role")]
-POLICIES = {"autotaint-own-node": 4, "autotaint-own-slots": 4}   # name: number of validations
+POLICIES = {"autotaint-own-node": 4, "autotaint-own-slots": 4, "autotaint-own-events": 5}   # name: number of validations
 
 
 def rule_set(rules):
@@ -113,6 +113,21 @@ def test_slot_policy_matches_lease_writes_of_the_agent_in_its_namespace(rbac_doc
     # The label the API server sets on every Namespace: only the agent's namespace is matched.
     assert spec["matchConstraints"]["namespaceSelector"] == {
         "matchLabels": {"kubernetes.io/metadata.name": account["namespace"]}}
+    assert [c["expression"] for c in spec["matchConditions"]] == [
+        f"request.userInfo.username == '{AGENT_USER}'"]
+
+
+def test_event_policy_matches_event_writes_of_the_agent_in_every_namespace(rbac_docs):
+    """Both Events APIs the autotaint-events Role grants, create and patch (UPDATE); no
+    namespace selector: the namespace is one of the validations (default only)."""
+    policy = find(rbac_docs, "ValidatingAdmissionPolicy", "autotaint-own-events")
+    assert policy["apiVersion"] == "admissionregistration.k8s.io/v1"
+    spec = policy["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    assert spec["matchConstraints"]["resourceRules"] == [
+        {"apiGroups": [group], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["events"],
+         "scope": "*"} for group in ("", "events.k8s.io")]
+    assert spec["matchConstraints"]["namespaceSelector"] == spec["matchConstraints"]["objectSelector"] == {}
     assert [c["expression"] for c in spec["matchConditions"]] == [
         f"request.userInfo.username == '{AGENT_USER}'"]
 

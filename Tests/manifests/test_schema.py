@@ -28,6 +28,7 @@ def test_file_kinds():
         "Role", "RoleBinding",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     ]
 
 
@@ -50,7 +51,7 @@ def test_admission_policy_v1_needs_1_30(rbac_docs):
     """admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA in 1.30: 1.29's schemas
     do not have it, which is why 1.30 is the floor."""
     policies = [d for d in rbac_docs if d["kind"] == "ValidatingAdmissionPolicy"]
-    assert len(policies) == 2
+    assert len(policies) == 3
     for policy in policies:
         with pytest.raises((kubernetes_validate.SchemaNotFoundError, kubernetes_validate.ValidationError)):
             kubernetes_validate.validate(policy, "1.29", strict=True)
