@@ -130,7 +130,7 @@ struct SyncState {
     private(set) var latest: (view: DesiredNodeView, at: Instant)?
     private var taints: TaintReconciler
     private var status: StatusReporter
-    private var backoff = RetryBackoff()
+    private var retry: WriteRetry
     /// Every taint key a config of this run has named: a key dropped by a reload is still
     /// the agent's to clean up.
     private var ownKeys: Set<String>
@@ -153,6 +153,7 @@ struct SyncState {
         self.dryRun = dryRun
         self.logger = logger
         self.node = node
+        retry = WriteRetry(logger: logger)
         ownKeys = Self.taintKeys(config)
         let present = config.signals.enabled.map { config.signals[$0].taint }
             .filter { spec in node.taints.contains { $0.matches(spec) } }
@@ -171,6 +172,7 @@ struct SyncState {
     mutating func observed(_ update: Node, newest: (view: DesiredNodeView, config: Config, at: Instant)? = nil) async {
         node = update
         nodeStale = false
+        retry.serverAnswered(at: ContinuousClock.now)
         if let newest, latest.map({ newest.at > $0.at }) ?? true {
             adopt(newest.config)
             latest = (newest.view, newest.at)
@@ -182,7 +184,7 @@ struct SyncState {
     /// Until when no tick is needed while the view keeps its outline: the next condition
     /// heartbeat, when the last reconcile left nothing pending; nil, every tick is.
     var quietUntil: Instant? {
-        guard let latest, !nodeStale, backoff.failures == 0, taints.isSettled,
+        guard let latest, !nodeStale, retry.schedule.isClear, taints.isSettled,
               let heartbeat = status.ledger.nextHeartbeat(of: latest.view.conditions, heartbeat: config.heartbeat)
         else { return nil }
         return min(heartbeat, fleet?.nextDue(config) ?? heartbeat)
@@ -211,7 +213,7 @@ struct SyncState {
         let outcome = await withDeadline(.milliseconds(4_500)) { [self] in
             var copy = self
             await copy.write(wanted: wanted, reports: reports, at: ContinuousClock.now, force: true,
-                             because: "autotaint is stopping on this node")
+                             because: "autotaint is stopping on this node", .normal)
             // Without removeTaints the hard taint stays, and so does the slot until it expires.
             await copy.releaseUnneededSlot(DesiredNodeView(ownTaints: [], conditions: []), at: ContinuousClock.now)
             return copy
@@ -220,13 +222,15 @@ struct SyncState {
     }
 
     /// The view through the fleet guard, then written. A node that lost its slot while its
-    /// Node still carries a hard own taint writes past the backoff (once per tick or watch
-    /// event): the excess over K must end on its first tick back. A slot no longer needed
-    /// is released once the Node is written without hard own taints.
+    /// Node still carries a hard own taint retries on the shedding schedule (capped at a few
+    /// seconds): the excess over K must end soon after it reconnects. A slot no longer
+    /// needed is released once the Node is written without hard own taints.
     private mutating func reconcile(_ view: DesiredNodeView, at now: Instant) async {
         var gated = view
         if var gate = fleet {
-            switch await gate.step(view, mayRelease: carriesNoHardOwnTaint, config, at: now) {
+            let verdict = await gate.step(view, mayRelease: carriesNoHardOwnTaint, config, at: now)
+            if let heard = gate.heardFromServer { retry.serverAnswered(at: heard) }
+            switch verdict {
             case .asIs:
                 break
             case let .withheld(why):
@@ -247,14 +251,16 @@ struct SyncState {
         let mustShed = node.taints.contains { taint in
             isHardOwn(taint) && !gated.ownTaints.contains { taint.matches($0) }
         }
-        guard backoff.allows(at: now) || (mustShed && gated != view) else { return }
-        await write(wanted: gated.ownTaints, reports: gated.conditions, at: now, force: false, because: nil)
+        let urgency: WriteSchedule.Urgency = mustShed && gated != view ? .shedding : .normal
+        guard retry.allows(urgency, at: now) else { return }
+        await write(wanted: gated.ownTaints, reports: gated.conditions, at: now, force: false, because: nil, urgency)
         await releaseUnneededSlot(gated, at: now)
     }
 
-    /// Releases a held slot that `view` does not need, once the Node carries no hard own taint.
+    /// Releases a held slot that `view` does not need, or a lost one that may still name this
+    /// node, once the Node carries no hard own taint.
     private mutating func releaseUnneededSlot(_ view: DesiredNodeView, at now: Instant) async {
-        guard var gate = fleet, carriesNoHardOwnTaint, case .holding = gate.policy.phase else { return }
+        guard var gate = fleet, carriesNoHardOwnTaint, gate.policy.hasSlotToRelease else { return }
         _ = await gate.step(view, mayRelease: true, config, at: now)
         fleet = gate
     }
@@ -269,9 +275,10 @@ struct SyncState {
     }
 
     /// `wanted` nil leaves the taints alone. `because` overrides the per-signal reason in
-    /// event messages.
+    /// event messages; `urgency` says which wait a failure's log line quotes.
     private mutating func write(
-        wanted: [TaintSpec]?, reports: [ConditionReport], at now: Instant, force: Bool, because: String?
+        wanted: [TaintSpec]?, reports: [ConditionReport], at now: Instant, force: Bool, because: String?,
+        _ urgency: WriteSchedule.Urgency
     ) async {
         let began = ContinuousClock.now
         do {
@@ -294,7 +301,7 @@ struct SyncState {
                     "reason": "\(condition.reason)", "message": "\(condition.message)",
                 ])
             }
-            backoff.recordSuccess()
+            retry.succeeded(at: now + (ContinuousClock.now - began))
             health?.reconciled()
             if let firstTime = afterFirstReconcile {
                 afterFirstReconcile = nil
@@ -304,12 +311,7 @@ struct SyncState {
             nodeStale = true
             // Waits count from the failed answer, not from the tick: a `Retry-After: 2` after
             // a request that took a second is still two seconds of quiet for the server.
-            let failedAt = now + (ContinuousClock.now - began)
-            backoff.recordFailure(at: failedAt, retryAfter: error.retryAfter, jitter: Double.random(in: 0..<1))
-            logger.error("API request failed; retrying later", metadata: [
-                "verb": "\(error.verb)", "resource": "\(error.resource)", "kind": "\(error.kind)",
-                "error": "\(error.message)", "retryIn": "\(backoff.wait(at: failedAt))",
-            ])
+            retry.failed(error, urgency, at: now + (ContinuousClock.now - began))
         }
     }
 

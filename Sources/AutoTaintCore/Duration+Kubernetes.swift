@@ -37,6 +37,13 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 
+    /// To the nearest millisecond, for durations in log lines (`970ms`, `31.8s` as `31s800ms`).
+    public var roundedToMilliseconds: Duration {
+        let (seconds, attoseconds) = components
+        let milliseconds = (Double(attoseconds) / 1e15).rounded()
+        return .seconds(seconds) + .milliseconds(Int64(milliseconds))
+    }
+
     /// The shortest text `init(kubernetes:)` reads back as this duration, largest unit
     /// first with zero parts left out: `30s`, `2m`, `1h30m`, `1s500ms`, `0s`.
     /// Anything below a nanosecond is dropped.

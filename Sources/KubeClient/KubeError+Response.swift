@@ -19,6 +19,15 @@ extension KubeError.Kind {
         }
     }
 
+    /// The server was not there to answer: no answer at all, or a 5xx. Its return ends
+    /// the wait; a refusal (4xx) is an answer and keeps its backoff.
+    public var meansNoServer: Bool {
+        switch self {
+        case .transport, .serverError: true
+        default: false
+        }
+    }
+
     /// Whether a write that failed this way may still have been applied: no answer, a
     /// server error (a 504 after the write was stored) or an answer that could not be
     /// read. A 4xx, 409 and 429 included, means the write was refused.
