@@ -75,7 +75,7 @@ public final class AgentMetrics: Sendable {
             "1 while the signal's hard taint is held back for want of a fleet slot (written with fleet.overflowEffect, or not at all), else 0.",
             labels: ["signal"]),
         "autotaint_fleet_guard_failures_total": .init(kind: .counter, help:
-            "Fleet guard requests that failed, by cause (forbidden, daemonset_not_found, unreachable, server_error, invalid_response); the node then has no slot.",
+            "Fleet guard requests that failed, by cause (forbidden, unauthorized, daemonset_not_found, unreachable, server_error, invalid_response); the node then has no slot.",
             labels: ["cause"]),
         ProcessStats.cpuSecondsName: .init(kind: .counter, help:
             "CPU time of the agent's process, user and system, in seconds (CLOCK_PROCESS_CPUTIME_ID, read at each scrape).",

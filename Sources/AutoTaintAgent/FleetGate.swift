@@ -26,6 +26,9 @@ struct FleetGate {
     /// Set while the node wants a hard taint and may not carry it: `FleetLimitReached` is
     /// posted on entering that state only.
     private(set) var overflowing = false
+    /// When the last step last heard the API server answer (any status but a 5xx); nil
+    /// when it made no request or got no answer.
+    private(set) var heardFromServer: Instant?
 
     static let slotLabels = ["app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"]
     static let slotSelector = "autotaint.dev/role=fleet-slot"
@@ -74,6 +77,7 @@ struct FleetGate {
     mutating func step(_ view: DesiredNodeView, mayRelease: Bool, _ config: Config, at tick: Instant) async -> Verdict {
         let fleet = config.fleet
         let wanted = fleet.isEnabled && FleetLimit.wantsSlot(view)
+        heardFromServer = nil
         // A bound on the requests of one step, whatever the policy says.
         for number in 0..<8 {
             let now = clock()
@@ -84,7 +88,11 @@ struct FleetGate {
             guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now) else { break }
             let outcome = await perform(request, fleet)
             policy.record(outcome, of: request, fleet, sentAt: sentAt, at: clock(), jitter: .random(in: 0..<1))
-            if case let .failed(failure) = outcome { metrics?.fleetFailure(failure.cause) }
+            if case let .failed(failure) = outcome {
+                metrics?.fleetFailure(failure.cause)
+            } else {
+                heardFromServer = clock()
+            }
             log(request, outcome)
         }
         let slots = policy.slots(fleet)
@@ -175,7 +183,8 @@ struct FleetGate {
 
     static func failure(_ error: KubeError) -> FleetFailure {
         let cause: FleetFailure.Cause = switch error.kind {
-        case .forbidden, .unauthorized: .forbidden
+        case .forbidden: .forbidden
+        case .unauthorized: .unauthorized
         case .notFound where error.resource.hasPrefix("daemonsets/"): .daemonSetNotFound
         case .transport: .unreachable
         case .serverError, .throttled: .serverError

@@ -86,6 +86,8 @@ public struct FleetFailure: Equatable, Sendable {
     public enum Cause: String, Equatable, Sendable, CaseIterable {
         /// 403: RBAC or admission (an install with an rbac.yaml from before the guard).
         case forbidden
+        /// 401 even with a re-read token: the token is expired or not the pod's.
+        case unauthorized
         /// 404 on the DaemonSet: `fleet.daemonSet` names none in the agent's namespace.
         case daemonSetNotFound = "daemonset_not_found"
         /// No answer: refused, reset, timeout.
@@ -109,6 +111,7 @@ public struct FleetFailure: Equatable, Sendable {
     public var summary: String {
         switch cause {
         case .forbidden: "leases or the DaemonSet forbidden (apply the current rbac.yaml): \(detail)"
+        case .unauthorized: "the API server does not accept the token: \(detail)"
         case .daemonSetNotFound: "DaemonSet not found (fleet.daemonSet): \(detail)"
         case .unreachable: "API server unreachable: \(detail)"
         case .serverError: "API server error: \(detail)"

@@ -20,6 +20,10 @@
 ///   slot expired, so the invariant holds except while it cannot write its Node either.
 /// - Release only when the caller says the Node carries no hard own taint any more
 ///   (`mayRelease`), so a slot is never free while its taint is still hard.
+/// - A slot this node stopped counting as its own (given up while cut off, or a release
+///   that failed) may still name it: once the node wants no slot and may release, it
+///   reads that Lease and, if it still names the node, releases it from the resourceVersion
+///   read, so other nodes find it free instead of waiting out its lease duration.
 public struct SlotPolicy: Equatable, Sendable {
     public struct Holding: Equatable, Sendable {
         public var index: Int
@@ -94,6 +98,20 @@ public struct SlotPolicy: Equatable, Sendable {
     /// What the last probe or LIST found, for the write that follows it in the same attempt.
     private var probed: Probed?
     private var attempt = Attempt()
+    /// A slot that may still name this node although it no longer counts as its own.
+    public struct LostSlot: Equatable, Sendable {
+        public var index: Int
+        /// Since when: the release is due from then on.
+        public var since: Instant
+    }
+
+    public private(set) var lostSlot: LostSlot?
+
+    /// It holds a slot, or a lost one may still name it.
+    public var hasSlotToRelease: Bool {
+        if case .holding = phase { return true }
+        return lostSlot != nil
+    }
     private var attemptBackoff = RetryBackoff(base: .seconds(1), cap: .seconds(5))
     private var renewBackoff = RetryBackoff(base: .seconds(1), cap: .seconds(40))
 
@@ -131,13 +149,14 @@ public struct SlotPolicy: Equatable, Sendable {
     public mutating func next(wanted: Bool, mayRelease: Bool, _ fleet: Config.Fleet, at now: Instant) -> Request? {
         switch phase {
         case .idle:
-            guard wanted else { return nil }
+            guard wanted else { return lostSlotRequest(mayRelease: mayRelease, at: now) }
             phase = .waiting
             attempt = Attempt()
             return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
         case let .holding(holding):
             if Self.givenUp(holding, fleet, at: now) {
                 // Its own slot first: it may well still be its own when the server answers.
+                lostSlot = LostSlot(index: holding.index, since: now)
                 phase = .waiting
                 cursor = holding.index
                 attempt = Attempt()
@@ -152,8 +171,9 @@ public struct SlotPolicy: Equatable, Sendable {
             guard wanted, fleet.isEnabled else {
                 phase = .idle
                 shortage = nil
+                probed = nil
                 attemptBackoff.recordSuccess()
-                return nil
+                return lostSlotRequest(mayRelease: mayRelease, at: now)
             }
             guard attemptBackoff.allows(at: now) else { return nil }
             if fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.acquiring) { return .readFleetSize }
@@ -176,6 +196,14 @@ public struct SlotPolicy: Equatable, Sendable {
                 return nil
             }
         }
+    }
+
+    /// Idle with a lost slot: read it, then release it if it still names this node.
+    private func lostSlotRequest(mayRelease: Bool, at now: Instant) -> Request? {
+        guard let lostSlot, mayRelease, attemptBackoff.allows(at: now) else { return nil }
+        guard case let .acquirable(record) = probed else { return .probe(lostSlot.index) }
+        return .release(Holding(index: lostSlot.index, resourceVersion: record.resourceVersion,
+                                transitions: record.transitions, renewedAt: now))
     }
 
     private func fleetSizeIsOld(at now: Instant, maxAge: Duration) -> Bool {
@@ -207,6 +235,10 @@ public struct SlotPolicy: Equatable, Sendable {
         _ outcome: Outcome, of request: Request, _ fleet: Config.Fleet, sentAt: Instant, at now: Instant, jitter: Double
     ) {
         if case .waiting = phase { attempt.requests += 1 }
+        if case .idle = phase, lostSlot != nil {
+            recordLostSlot(outcome, of: request, at: now, jitter: jitter)
+            return
+        }
         switch (request, outcome) {
         case let (.readFleetSize, .fleetSize(size)):
             fleetSize = size
@@ -258,11 +290,16 @@ public struct SlotPolicy: Equatable, Sendable {
         case (.renew, .failed):
             renewBackoff.cap = fleet.leaseDuration / 6
             renewBackoff.recordFailure(at: now, jitter: jitter)
-        case (.release, _):
-            // A failed release expires on its own: it is no longer renewed.
+        case let (.release(holding), outcome):
+            // A failed release is tried again once the node may release and the server
+            // answers; meanwhile it expires on its own, no longer renewed.
             phase = .idle
             cursor = nil
             watched = nil
+            if case .failed = outcome {
+                lostSlot = LostSlot(index: holding.index, since: now)
+                attemptBackoff.recordFailure(at: now, jitter: jitter)
+            }
         case let (_, .failed(failure)):
             if case .holding = phase { return }  // a failed size read keeps the slot
             probed = nil
@@ -274,6 +311,28 @@ public struct SlotPolicy: Equatable, Sendable {
         if case .waiting = phase, probed == nil, let cursor, let slots = slots(fleet),
            attemptStep(cursor % slots, at: now) == nil {
             endAttempt(.limitReached, at: now, jitter: jitter)
+        }
+    }
+
+    /// What the reads and the release of a lost slot find, while idle.
+    private mutating func recordLostSlot(_ outcome: Outcome, of request: Request, at now: Instant, jitter: Double) {
+        switch (request, outcome) {
+        case let (.probe, .seen(record)):
+            if let record, record.holder == identity {
+                probed = .acquirable(record)
+            } else {
+                lostSlot = nil  // gone, free, or another node's: nothing of ours to release
+                probed = nil
+            }
+        case (.release, .written), (.release, .conflict):
+            // Released; or changed since it was read (taken, or edited): not ours to touch.
+            lostSlot = nil
+            probed = nil
+        case (_, .failed):
+            probed = nil
+            attemptBackoff.recordFailure(at: now, jitter: jitter)
+        default:
+            break
         }
     }
 
@@ -300,6 +359,7 @@ public struct SlotPolicy: Equatable, Sendable {
     }
 
     private mutating func hold(_ holding: Holding) {
+        if lostSlot?.index == holding.index { lostSlot = nil }
         phase = .holding(holding)
         shortage = nil
         probed = nil
@@ -341,7 +401,7 @@ public struct SlotPolicy: Equatable, Sendable {
     /// it waits for nothing.
     public func nextDue(_ fleet: Config.Fleet) -> Instant? {
         switch phase {
-        case .idle: nil
+        case .idle: lostSlot.map { lost in attemptBackoff.notBefore ?? lost.since }
         case let .holding(holding):
             max(holding.renewedAt + fleet.leaseDuration / 3, renewBackoff.notBefore ?? holding.renewedAt)
         case .waiting: attemptBackoff.notBefore

@@ -301,7 +301,8 @@ struct FleetGateTests {
         #expect(await fleet.requests == [])
     }
 
-    @Test func aLostSlotIsShedPastTheBackoff() async {
+    /// The node that lost its slot while cut off: its Node writes still fail for a while.
+    private func loseTheSlot() async -> (FakeNodeAPI, FakeFleetAPI, SyncState, TestClock) {
         let (nodes, fleet, state, clock) = await setUp()
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
@@ -309,15 +310,68 @@ struct FleetGateTests {
         await fleet.failAll(KubeError(kind: .transport, verb: "PATCH", resource: "leases", message: "refused"))
         for second in 1...19 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
+        return (nodes, fleet, sync, clock)
+    }
+
+    @Test func aLostSlotIsShedOnItsOwnShortBackoff() async {
+        var (nodes, _, sync, clock) = await loseTheSlot()
         // At 2/3 of the lease duration it counts itself without a slot; its Node writes fail
-        // three times, which would back off 2 to 4 s, but shedding tries on every tick.
+        // 13 times more. Shedding retries sooner than the write backoff (1 s doubling to
+        // 60 s), but backs off all the same: full jitter up to 4 s, not every tick.
         let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
         await nodes.failNext("PATCH taints", refused)
-        await nodes.failNext("GET node", refused, refused)
+        await nodes.failNext("GET node", refused, refused, refused, refused, refused, refused, refused, refused,
+                             refused, refused, refused, refused)
         await nodes.clearRequests()
-        for second in 20...24 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
-        #expect(await nodes.requests.filter { $0 != "POST event" }.prefix(5)
-            == ["PATCH taints", "GET node", "GET node", "GET node", "PATCH taints"])
+        for second in 20...33 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        // Retrying every tick, the 14th tick would have shed it.
+        let attempts = await nodes.requests.filter { $0 != "POST event" }.count
+        #expect(attempts < 12, "\(attempts) attempts in 14 ticks")
+        #expect(await nodes.node.taints == [Taint(hard)])
+        // 13 failures wait at most 1 + 2 + 11 × 4 s.
+        for second in 34...90 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(soft)])
+    }
+
+    @Test func aSlotLostWhileCutOffIsReleasedOnceTheServerAnswers() async {
+        var (nodes, fleet, sync, clock) = await loseTheSlot()
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        // Pressure ends while still cut off from the Leases: the taint goes, the slot stays
+        // named after this node, which no longer counts it as its own.
+        for second in 20...24 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
+        #expect(await nodes.node.taints == [])
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
+        await fleet.failAll(nil)
+        await fleet.clearRequests()
+        for second in 25...35 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
+        let requests = await fleet.requests
+        #expect(requests.suffix(2) == ["GET \(slot)", "PATCH \(slot) holder= state=free"])
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
+    }
+
+    @Test func aLostSlotTakenByAnotherNodeIsLeftAlone() async {
+        var (nodes, fleet, sync, clock) = await loseTheSlot()
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        for second in 20...24 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
+        #expect(await nodes.node.taints == [])
+        await fleet.hold(slot, by: "node-7")
+        await fleet.failAll(nil)
+        await fleet.clearRequests()
+        for second in 25...35 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
+        #expect(await fleet.requests == ["GET \(slot)"])
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-7")
+    }
+
+    @Test func aFailedReleaseIsTriedAgain() async {
+        let (_, fleet, state, clock) = await setUp()
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        await fleet.failAll(KubeError(kind: .serverError(503), verb: "PATCH", resource: "leases", message: "down"))
+        await clock.tick(&sync, view(pressure: false), config, at: at(1))
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
+        await fleet.failAll(nil)
+        for second in 2...12 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
     }
 }
