@@ -3,7 +3,8 @@ import CurlHTTP
 import FoundationEssentials
 
 /// One API server: URLs, the headers every request carries, the bearer token with its
-/// one retry after a 401, and failures turned into `KubeError`s.
+/// one retry after a 401, the server's `Retry-After` held for every request
+/// (`ServerPause`), and failures turned into `KubeError`s.
 ///
 /// Requests share one libcurl handle (connection and TLS session kept); the watch runs on
 /// the client's streaming handle so it never holds a request up.
@@ -13,6 +14,7 @@ final class APIConnection: Sendable {
     private let userAgent: String
     private let token: BearerToken
     private let metrics: KubeRequestMetrics
+    private let pause = ServerPause()
 
     init(credentials: KubeCredentials, userAgent: String, settings: KubeAPISettings,
          metrics: any MetricsFactory, log: @escaping @Sendable (String) -> Void) throws(CurlError) {
@@ -27,12 +29,19 @@ final class APIConnection: Sendable {
 
     /// The 2xx response to `request`; any other status is thrown as its `KubeError`.
     func send(_ request: APIRequest) async throws(KubeError) -> HTTPResponse {
+        try pause.check(request)
         let response = try await authorized(request) { try await http.send($0) } status: { $0.status }
         guard (200..<300).contains(response.status) else {
-            throw KubeError(status: response.status, headers: response.headers, body: response.body,
-                            verb: request.verb, resource: request.resource)
+            throw refusal(KubeError(status: response.status, headers: response.headers, body: response.body,
+                                    verb: request.verb, resource: request.resource))
         }
         return response
+    }
+
+    /// `error`, after starting the pause its `Retry-After` asks for.
+    private func refusal(_ error: KubeError) -> KubeError {
+        pause.record(error)
+        return error
     }
 
     /// `send`, then the body decoded as `T` (`.undecodable` when it is not one).
@@ -48,6 +57,7 @@ final class APIConnection: Sendable {
     /// A 2xx response whose body is still arriving (a watch); any other status is read to
     /// its end (at most 64 KiB) and thrown as its `KubeError`.
     func stream(_ request: APIRequest) async throws(KubeError) -> StreamingResponse {
+        try pause.check(request)
         let response = try await authorized(request) { try await http.stream($0) } status: { $0.status }
         guard (200..<300).contains(response.status) else {
             var body: [UInt8] = []
@@ -59,8 +69,8 @@ final class APIConnection: Sendable {
             } catch {
                 // A failure body cut short still says something; the status is what counts.
             }
-            throw KubeError(status: response.status, headers: response.headers, body: body,
-                            verb: request.verb, resource: request.resource)
+            throw refusal(KubeError(status: response.status, headers: response.headers, body: body,
+                                    verb: request.verb, resource: request.resource))
         }
         return response
     }
