@@ -362,6 +362,19 @@ struct FleetGateTests {
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-7")
     }
 
+    @Test(arguments: [
+        (KubeError.Kind.unauthorized, "leases/autotaint-slot-0", FleetFailure.Cause.unauthorized),
+        (.forbidden, "leases/autotaint-slot-0", .forbidden),
+        (.notFound, "daemonsets/autotaint", .daemonSetNotFound),
+        (.transport, "leases", .unreachable),
+        (.throttled, "leases", .serverError),
+        (.serverError(503), "leases", .serverError),
+        (.notFound, "leases/autotaint-slot-0", .invalidResponse),
+    ])
+    func failuresAreNamedByTheirCause(kind: KubeError.Kind, resource: String, cause: FleetFailure.Cause) {
+        #expect(FleetGate.failure(KubeError(kind: kind, verb: "GET", resource: resource, message: "m")).cause == cause)
+    }
+
     @Test func aFailedReleaseIsTriedAgain() async {
         let (_, fleet, state, clock) = await setUp()
         var sync = state

@@ -154,6 +154,30 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
     }
 }
 
+/// A 429 on the fleet guard's Lease PATCH holds back every request of the connection for
+/// its Retry-After, a GET of the same Lease and a Node write included: none reaches the
+/// server, each fails at once as throttled with the time left.
+@Test func aRetryAfterHoldsBackEveryRequestOfTheConnection() async throws {
+    try await withFakeAPI { fake in
+        let api = try fake.api()
+        try await fake.fault(["method": "PATCH", "path": "/leases/", "status": 429, "retry_after": 30])
+        let throttled = await failure { () async throws(KubeError) in
+            try await api.updateLease(namespace: "default", name: "autotaint-slot-0", resourceVersion: "1", labels: [:],
+                                      LeaseSpec(holderIdentity: "node-1"))
+        }
+        #expect(throttled?.retryAfter == .seconds(30))
+        let sent = try await fake.requests().count
+        let lease = await failure { () async throws(KubeError) in try await api.lease(namespace: "default", name: "autotaint-slot-0") }
+        let node = await failure { () async throws(KubeError) in try await api.getNode("node-1") }
+        for error in [lease, node] {
+            #expect(error?.kind == .throttled)
+            #expect(error?.message.contains("not sent") == true)
+            #expect(error.flatMap(\.retryAfter).map { $0 > .seconds(25) && $0 <= .seconds(30) } == true)
+        }
+        #expect(try await fake.requests().count == sent)
+    }
+}
+
 @Test func aServerErrorIsOne() async throws {
     try await withFakeAPI { fake in
         let api = try fake.api()
