@@ -22,7 +22,7 @@ struct WriteRetry {
     /// Logs the first failure of a streak, and any whose kind differs from the last logged,
     /// with the wait actually kept for `urgency`.
     mutating func failed(_ error: KubeError, _ urgency: WriteSchedule.Urgency, at now: Instant) {
-        schedule.recordFailure(at: now, retryAfter: error.retryAfter, outage: error.kind.meansNoServer,
+        schedule.recordFailure(at: now, retryAfter: error.retryAfter, outage: error.kind.isNoAnswer,
                                jitter: .random(in: 0..<1))
         let failures = (streak?.failures ?? 0) + 1
         defer { streak = (streak?.since ?? now, failures, error.kind) }

@@ -8,10 +8,10 @@
 ///   that cap of the server's return, and a thousand holders cut off together do not
 ///   retry every tick, nor all in the same second.
 /// - A `Retry-After` holds every write back, shedding included: it is the server's word.
-/// - After an outage (no answer, 5xx), the server answering again (the watch re-listed or
+/// - After an outage (no answer at all), the server answering again (the watch re-listed or
 ///   resumed, a fleet request succeeded) ends the wait: the held-back write goes within
-///   `resumeSpread`, jittered. A refusal (403, 422) keeps its backoff: the server is there
-///   and said no.
+///   `resumeSpread`, jittered. A refusal (403, 422) or a 5xx keeps its backoff: the server
+///   is there and answered this request so.
 public struct WriteSchedule: Equatable, Sendable {
     public enum Urgency: Equatable, Sendable {
         case normal
@@ -54,7 +54,7 @@ public struct WriteSchedule: Equatable, Sendable {
         self = WriteSchedule()
     }
 
-    /// `outage`: the failure was no answer or a 5xx (not a refusal); `jitter` in 0..<1.
+    /// `outage`: the failure was no answer at all; `jitter` in 0..<1.
     public mutating func recordFailure(at now: Instant, retryAfter: Duration?, outage: Bool, jitter: Double) {
         resumeAt = nil
         waitingOutOutage = outage

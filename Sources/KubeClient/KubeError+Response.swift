@@ -19,14 +19,10 @@ extension KubeError.Kind {
         }
     }
 
-    /// The server was not there to answer: no answer at all, or a 5xx. Its return ends
-    /// the wait; a refusal (4xx) is an answer and keeps its backoff.
-    public var meansNoServer: Bool {
-        switch self {
-        case .transport, .serverError: true
-        default: false
-        }
-    }
+    /// No answer came at all (refused, reset, timed out): the server, or the way to it, is
+    /// gone, and hearing from it again ends the wait. A 5xx or a 4xx is an answer about
+    /// this request, and keeps its backoff.
+    public var isNoAnswer: Bool { self == .transport }
 
     /// Whether a write that failed this way may still have been applied: no answer, a
     /// server error (a 504 after the write was stored) or an answer that could not be
