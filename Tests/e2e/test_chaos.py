@@ -19,6 +19,7 @@ from waiting import wait_until
 OURS = "autotaint.dev/memory-pressure"
 CONDITION = "MemoryUsagePressure"
 NODE_PATH = "/api/v1/nodes/node-1"
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
 
 CONFIG = """\
 sampling: {{interval: 1s, source: proc}}
@@ -35,16 +36,17 @@ CALM = {"high": 99, "low": 98}
 class ChaosAgent(Agent):
     """The agent on node-1 with a config file that `pressure(bool)` rewrites atomically."""
 
-    def __init__(self, tmp_path, api, *, kubeconfig=None, metrics_port=None):
+    def __init__(self, tmp_path, api, *, kubeconfig=None, metrics_port=None, fleet=""):
         self.config_path = tmp_path / "config.yaml"
         self.address = f"127.0.0.1:{metrics_port}" if metrics_port else ""
+        self.fleet = fleet  # a `fleet:` line for the config, e.g. a short leaseDuration
         self.pressure(False)
         super().__init__(tmp_path, "--kubeconfig", kubeconfig or api.kubeconfig, "--node", "node-1",
                          "--config", str(self.config_path))
 
     def pressure(self, on: bool):
         staged = self.config_path.with_suffix(".new")
-        staged.write_text(CONFIG.format(address=self.address, **(PRESSURE if on else CALM)))
+        staged.write_text(CONFIG.format(address=self.address, **(PRESSURE if on else CALM)) + self.fleet)
         os.replace(staged, self.config_path)
 
     def failures(self):
@@ -306,4 +308,61 @@ def test_a_writer_at_full_speed_for_60s_loses_no_taint(tmp_path, fake_api):
         for request in node_attempts(api):
             if request["method"] == "PATCH" and request["path"] == NODE_PATH:
                 assert json.loads(request["body"])["metadata"]["resourceVersion"], request["body"]
+        agent.assert_alive()
+
+
+def lease_requests(api):
+    """The agent's requests for the fleet guard's slot Leases, oldest first."""
+    return [r for r in agent_requests(api) if r["path"].startswith(LEASES)]
+
+
+def releases(api):
+    return [r for r in lease_requests(api) if r["method"] == "PATCH" and r["status"] == 200
+            and '"holderIdentity":""' in r["body"]]
+
+
+def test_a_429_on_a_slot_lease_holds_the_guards_next_request_back_for_its_retry_after(tmp_path, fake_api):
+    api = fake_api
+    api.fault(method="GET", path=rf"^{LEASES}/", status=429, retry_after=2, count=1)
+    with started(tmp_path, api) as agent:
+        agent.pressure(True)
+        wait_until(lambda: in_pressure(api), 40, "our hard taint, its slot held")
+        leases = lease_requests(api)
+        throttled = [i for i, r in enumerate(leases) if r["status"] == 429]
+        assert len(throttled) == 1 and throttled[0] + 1 < len(leases), [(r["method"], r["status"]) for r in leases]
+        i = throttled[0]
+        gap = leases[i + 1]["time"] - (leases[i]["time"] + leases[i]["duration"])
+        print(f"\nthe next slot Lease request {gap:.2f} s after a 429 with Retry-After: 2")
+        # The guard's own attempt backoff would try again after 0.5 to 1 s.
+        assert gap >= 2.0 - 0.05, gap
+        agent.assert_alive()
+
+
+def test_a_holder_cut_off_past_its_lease_that_leaves_pressure_releases_its_slot_once_back(tmp_path, fake_api):
+    """Holding slot 0 with leaseDuration 6 s, the agent is cut off for 15 s: it counts
+    itself without a slot at 4 s, leaves pressure while still cut off, and on its return
+    must still clear the Lease that names it (other nodes would otherwise wait out the
+    lease) and remove its stale hard taint at once, not after its grown write backoff."""
+    api = fake_api
+    with started(tmp_path, api, fleet="fleet: {leaseDuration: 6s}\n") as agent:
+        agent.pressure(True)
+        wait_until(lambda: in_pressure(api), 40, "our hard taint, its slot held")
+        down_at = time.time()
+        api.down(15)
+        time.sleep(6)
+        agent.pressure(False)
+        wait_until(lambda: not api.server.is_down(), 20, "the fake back")
+        back_at = time.time()
+        wait_until(lambda: own_taints(api, OURS) == [] and releases(api), 30, "the taint gone and the slot released")
+        untainted = next(e["time"] for e in api.server.taint_history()
+                         if e["time"] > down_at and not [t for t in e["taints"] if t["key"] == OURS])
+        released = releases(api)[0]["time"]
+        print(f"\nback at +{back_at - down_at:.1f} s: taint removed {untainted - back_at:.2f} s later, "
+              f"slot released {released - back_at:.2f} s later")
+        # Without the end of the outage's wait, the write backoff had reached 8 to 16 s.
+        assert untainted - back_at <= 8.0, untainted - back_at
+        assert released - back_at <= 10.0, released - back_at
+        holders = [json.loads(r["body"])["spec"]["holderIdentity"] for r in lease_requests(api)
+                   if r["method"] == "PATCH" and r["status"] == 200]
+        assert holders[-1] == "", holders
         agent.assert_alive()
