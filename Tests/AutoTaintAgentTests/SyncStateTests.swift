@@ -239,15 +239,20 @@ func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.K
 /// After an outage the write backoff has grown to half a minute; the watch re-reading the
 /// Node says the server is back, and the held-back write goes within seconds, not when the
 /// backoff would have let it.
-@Test func theServersReturnReleasesAWriteHeldBackByAnOutage() async {
-    var (api, state) = await setUp()
+/// Six writes that get no answer, each on a tick where the last wait (1 s doubling, 0.5 to
+/// 1 of it) has surely ended; the sixth waits 16 to 32 s, until at(47) at least.
+private func sixWritesWithoutAnswer(_ api: FakeNodeAPI, _ state: inout SyncState) async {
     let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
     await api.failNext("PATCH taints", refused)
     await api.failNext("GET node", refused, refused, refused, refused, refused)
-    // Each tick where the last wait (1 s doubling, 0.5 to 1 of it) has surely ended.
     for second in [0, 1, 3, 7, 15, 31] { await state.tick(view(pressure: true), config, at: at(second)) }
     #expect(await api.requests.count == 6)
-    // The sixth failure waits 16 to 32 s, until at(47) at least. The watch hears the server:
+}
+
+@Test func theServersReturnReleasesAWriteHeldBackByAnOutage() async {
+    var (api, state) = await setUp()
+    await sixWritesWithoutAnswer(api, &state)
+    // The watch hears the server:
     await state.observed(await api.node)
     await state.tick(view(pressure: true), config, at: at(35))
     #expect(await api.node.taints == [foreign, Taint(ours)])
@@ -256,10 +261,7 @@ func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.K
 
 @Test func aRefusalAfterTheServersReturnWaitsTheFirstPeriodNotAMinute() async {
     var (api, state) = await setUp()
-    let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
-    await api.failNext("PATCH taints", refused)
-    await api.failNext("GET node", refused, refused, refused, refused, refused)
-    for second in [0, 1, 3, 7, 15, 31] { await state.tick(view(pressure: true), config, at: at(second)) }
+    await sixWritesWithoutAnswer(api, &state)
     await state.observed(await api.node)
     // Forbidden, right after the return (an authorizer cache not yet loaded): 0.5 to 1 s.
     await api.failNext("PATCH taints", KubeError(kind: .forbidden, verb: "PATCH", resource: "nodes/node-1", message: "not yet"))
