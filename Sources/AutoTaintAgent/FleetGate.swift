@@ -26,8 +26,8 @@ struct FleetGate {
     /// Set while the node wants a hard taint and may not carry it: `FleetLimitReached` is
     /// posted on entering that state only.
     private(set) var overflowing = false
-    /// When the last step last heard the API server answer (any status but a 5xx); nil
-    /// when it made no request or got no answer.
+    /// When the last step last had a request answered as asked (a success, or a 409 from
+    /// another writer); nil when it made none or each failed.
     private(set) var heardFromServer: Instant?
 
     static let slotLabels = ["app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"]
