@@ -1,7 +1,12 @@
 """pytest fixtures for end-to-end tests against the fake Kubernetes API server (fakeapi/).
 
 `fake_api` starts one server in-process (HTTPS on 127.0.0.1, random port, temp state dir, nodes
-node-1 and node-2) and stops it afterwards; `make_fake_api(**kw)` builds more with other options.
+node-1 and node-2, HTTP/2 and HTTP/1.1 by ALPN) and stops it afterwards; `make_fake_api(**kw)`
+builds more with other options.
+
+A test marked `http1` runs twice: `[h2]` as every test does, and `[http1.1]` with every fake it
+starts offering HTTP/1.1 alone (in-process ones, and `python3 -m fakeapi` ones through
+$FAKEAPI_ALPN), so that the agent speaks HTTP/1.1 to it.
 """
 import json
 import os
@@ -17,6 +22,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fakeapi import FakeAPIServer  # noqa: E402
+from fakeapi.server import ALPN  # noqa: E402
+
+PROTOCOLS = {"h2": ALPN, "http1.1": ("http/1.1",)}  # a run of a test marked http1 -> the fake's ALPN
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
@@ -146,6 +154,15 @@ class FakeAPI:
     def set_bookmark_interval(self, seconds):
         self.server.set_bookmark_interval(seconds)
 
+    def set_early_answer(self, on=True):
+        """Over h2, answer a request refused before its body is read (401, an injected 401/403/
+        409/422/429) on its HEADERS frame, then RST_STREAM NO_ERROR, as Go's server does."""
+        self.server.set_early_answer(on)
+
+    @property
+    def early_answer(self):
+        return self.server.early_answer
+
     # -- faults --
     def fault(self, method="*", path=".*", count=1, action="status", status=500, retry_after=None,
               body=None, seconds=0.0, then="respond", message=None, user=None):
@@ -221,10 +238,33 @@ class FakeAPI:
             return HTTPResult(e.code, e.headers, e.read())
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "http1: run the test a second time with the fake API server offering "
+                                       "HTTP/1.1 alone (ids [h2] and [http1.1])")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("http1"):
+        metafunc.parametrize("fake_protocol", list(PROTOCOLS), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def fake_protocol(request, monkeypatch):
+    """"h2" (every test) or "http1.1" (the second run of a test marked http1): the protocols the
+    fakes this test starts offer, through $FAKEAPI_ALPN, which `python3 -m fakeapi` and `_make`
+    read."""
+    name = getattr(request, "param", "h2")
+    if PROTOCOLS[name] != ALPN:
+        monkeypatch.setenv("FAKEAPI_ALPN", ",".join(PROTOCOLS[name]))
+    return name
+
+
 def _make(tmp_path_factory, **kw):
     state = tmp_path_factory.mktemp("fakeapi")
     kw.setdefault("nodes", ["node-1", "node-2"])
     kw.setdefault("admin_port", 0)
+    if os.environ.get("FAKEAPI_ALPN"):
+        kw.setdefault("alpn", os.environ["FAKEAPI_ALPN"].split(","))
     srv = FakeAPIServer(str(state), **kw).start()
     return FakeAPI(srv)
 

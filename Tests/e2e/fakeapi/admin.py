@@ -23,6 +23,8 @@ process, e.g. when it runs as `python3 -m fakeapi`.
   POST   /tokens/rotate {keep_old} -> {token};  POST /tokens {tokens: [...]}
   POST   /writer/start {node, rate, prefix, max_taints};  POST /writer/stop -> stats;  GET /writer
   POST   /compact;  POST /bookmark-interval {seconds}
+  GET    /early-answer -> {enabled};  POST /early-answer {enabled}: over h2, answer a request
+                                    refused before its body is read, then RST_STREAM NO_ERROR (Go)
 """
 import http.server
 import json
@@ -119,6 +121,12 @@ def start_admin(app, port):
                 if method == "POST" and p == "/compact":
                     app.compact()
                     return self._send(200, {})
+                if p == "/early-answer":
+                    if method == "POST":
+                        if not isinstance(b.get("enabled"), bool):
+                            raise ValueError("enabled must be true or false")
+                        app.set_early_answer(b["enabled"])
+                    return self._send(200, {"enabled": app.early_answer})
                 if method == "POST" and p == "/bookmark-interval":
                     app.set_bookmark_interval(float(b["seconds"]))
                     return self._send(200, {})

@@ -17,16 +17,23 @@ import urllib.parse
 import uuid
 
 from . import patch as patchmod
+from . import http2
 from . import resources as R
 from . import schema as sc
 from . import status as st
 from . import tables
 from . import validation as val
 from .certs import ensure_certs
+from .exchange import CloseConnection
 from .selectors import (check_fields, match_fields, match_labels, parse_field_selector,
                         parse_label_selector)
 from .store import Store, generate_name, now_rfc3339
 
+ALPN = ("h2", "http/1.1")
+# What Go's HTTP/2 server may answer before it reads a request body (authentication, RBAC, an
+# admission or precondition refusal, API priority and fairness): with the early-answer switch on,
+# these statuses of injected faults, and a failed authentication, are answered that way over h2.
+EARLY_STATUSES = (401, 403, 409, 422, 429)
 PATCH_TYPES = ["application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json"]
 SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"]
@@ -35,10 +42,6 @@ WATCH_DEFAULT_TIMEOUT = 1800
 
 class StreamDone(Exception):
     """Raised when a handler has already written (or deliberately not written) its response."""
-
-
-class CloseConnection(Exception):
-    pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +112,7 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             return
         request.settimeout(app.idle_timeout)
         try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Go's net.TCPConn is by default
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             _hard_close(request)
@@ -118,7 +122,10 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             return
         abort = False
         try:
-            _Handler(tls, client_address, self)
+            if tls.selected_alpn_protocol() == "h2":
+                http2.H2Connection(app, tls).serve()
+            else:
+                _Handler(tls, client_address, self)
         except CloseConnection:
             abort = True
         except (ConnectionError, ssl.SSLError, OSError):
@@ -149,9 +156,13 @@ def _hard_close(sock):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """An HTTP/1.1 connection: its requests one after another, each the exchange (exchange.py)
+    that FakeAPIServer._dispatch serves."""
     protocol_version = "HTTP/1.1"
     server_version = "fakeapi"
     sys_version = ""
+    http_version = "1.1"
+    answers_early = False  # the body must be read for the connection's next request anyway
 
     def log_message(self, *args):
         pass
@@ -170,6 +181,45 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.server.app._dispatch(self, "DELETE")
+
+    # -- the exchange --
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return _read_chunked(self.rfile)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def respond(self, code, headers, body):
+        self._head(code, [*headers, ("Content-Length", str(len(body)))])
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def respond_truncated(self, code, headers, body, keep):
+        self._head(code, [*headers, ("Content-Length", str(len(body)))])
+        self.wfile.write(body[:keep])
+        self.wfile.flush()
+        raise CloseConnection()
+
+    def start_stream(self, code, headers):
+        self._head(code, [*headers, ("Transfer-Encoding", "chunked")])
+        self.wfile.flush()
+
+    def stream_write(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def client_gone(self):
+        return False
+
+    def _head(self, code, headers):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
 
 
 def _read_chunked(rfile, limit=3 * 1024 * 1024):
@@ -197,16 +247,18 @@ class Request:
         self.query = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
         self.content_type = handler.headers.get("Content-Type", "")
         self.accept = handler.headers.get("Accept", "")
-        if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-            self.body = _read_chunked(handler.rfile)
-        else:
-            n = int(handler.headers.get("Content-Length") or 0)
-            self.body = handler.rfile.read(n) if n > 0 else b""
+        self.body = None  # read_body(); an early answer never reads it
         self.user = None
         self.warnings = []
         self.headers_sent = False
         self.status = None
         self.response_bytes = 0
+        self.entry, self.t0 = None, None  # its request log entry, its start (set by _dispatch)
+
+    def read_body(self):
+        if self.body is None:
+            self.body = self.h.read_body()
+        return self.body
 
     def json_body(self):
         try:
@@ -221,7 +273,7 @@ class Request:
 
 class FakeAPIServer:
     def __init__(self, state_dir, nodes=("node-1",), port=0, admin_port=0, token=None, history_size=1000,
-                 bookmark_interval=60.0, idle_timeout=90.0):
+                 bookmark_interval=60.0, idle_timeout=90.0, alpn=ALPN, early_answer=False):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         # nodes: names, or a count (node-1 … node-N)
@@ -233,6 +285,8 @@ class FakeAPIServer:
         self._internal_token = "fakeapi-internal-" + secrets.token_hex(16)
         self.bookmark_interval = float(bookmark_interval)
         self.idle_timeout = idle_timeout
+        self.alpn = tuple(alpn)  # offered by ALPN, in order of preference: ("http/1.1",) forces HTTP/1.1
+        self.early_answer = bool(early_answer)  # set_early_answer()
         self.store = Store(history_size=history_size)
         self._lock = threading.Lock()
         self._log = []
@@ -258,7 +312,7 @@ class FakeAPIServer:
         self.ca_path, crt, key = ensure_certs(self.state_dir)
         self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ssl.load_cert_chain(crt, key)
-        self._ssl.set_alpn_protocols(["http/1.1"])
+        self._ssl.set_alpn_protocols(list(self.alpn))
         for i, n in enumerate(self.node_names):
             self.add_node(n, index=i)
         for ns in SYSTEM_NAMESPACES:
@@ -370,7 +424,7 @@ class FakeAPIServer:
             conns = list(self._conns)
         for c in conns:
             try:
-                c.shutdown(socket.SHUT_RDWR)
+                socket.socket.shutdown(c, socket.SHUT_RDWR)  # the TCP socket: TLS state left to its thread
             except OSError:
                 pass
 
@@ -587,6 +641,12 @@ class FakeAPIServer:
         return new
 
     # -- misc --
+    def set_early_answer(self, on=True):
+        """Over h2, answer a request refused before its body is read (401, a fault status in
+        EARLY_STATUSES) on its HEADERS frame, then RST_STREAM NO_ERROR, as Go's server does
+        (http2.py); for requests from now on."""
+        self.early_answer = bool(on)
+
     def set_bookmark_interval(self, seconds):
         self.bookmark_interval = float(seconds)
 
@@ -616,18 +676,25 @@ class FakeAPIServer:
         entry = {"time": time.time(), "method": method, "path": req.path, "query": req.raw_query,
                  "params": dict(req.query), "content_type": req.content_type, "status": None,
                  "user": "foreign-writer" if internal else None, "internal": internal, "fault": None,
-                 "body": req.body.decode("utf-8", "replace")[:4096], "duration": None,
-                 "user_agent": h.headers.get("User-Agent", ""), "request_bytes": len(req.body),
-                 "response_bytes": 0}
+                 "body": "", "duration": None, "user_agent": h.headers.get("User-Agent", ""),
+                 "request_bytes": 0, "response_bytes": 0, "http": h.http_version}
+        req.entry, req.t0 = entry, t0
         with self._lock:
             self._log.append(entry)
+
+        def read_body():
+            entry["body"] = req.read_body().decode("utf-8", "replace")[:4096]
+            entry["request_bytes"] = len(req.body)
         try:
             fault = None if internal else self._take_fault(method, req.path)
+            if not (h.answers_early and _refused_before_the_body(fault)):
+                read_body()
             if fault:
                 entry["fault"] = fault.action
                 self._apply_fault_pre(h, req, fault)  # may raise StreamDone / CloseConnection
             if not self._authenticated(req, token, internal):
                 raise st.unauthorized()
+            read_body()
             if fault and fault.action == "truncate":
                 self._respond_truncated(h, req, self._route(req))
                 entry["status"] = req.status
@@ -641,7 +708,7 @@ class FakeAPIServer:
         except st.APIError as e:
             if not req.headers_sent:
                 self._send_json(h, req, e.code, e.status(), e.headers)
-        except CloseConnection:
+        except CloseConnection:  # ResetStream too: over h2 the fault drops the stream alone
             entry["status"] = entry["status"] or 0
             entry["duration"] = time.monotonic() - t0
             entry["response_bytes"] = req.response_bytes
@@ -712,56 +779,40 @@ class FakeAPIServer:
             return
         code, obj = result
         body = json.dumps(obj).encode()
+        keep = max(1, len(body) // 2)
         req.status = code
         req.headers_sent = True
-        h.send_response(code)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body[: max(1, len(body) // 2)])
-        req.response_bytes += max(1, len(body) // 2)
-        h.wfile.flush()
-        raise CloseConnection()
+        req.response_bytes += keep
+        self._log_answer(req, 0)
+        h.respond_truncated(code, [("Content-Type", "application/json")], body, keep)  # raises
 
-    def _common_headers(self, h):
+    def _common_headers(self):
         self.audit_ids += 1
-        h.send_header("Audit-Id", str(uuid.uuid4()))
-        h.send_header("Cache-Control", "no-cache, private")
-        h.send_header("X-Kubernetes-Pf-Flowschema-Uid", "fakeapi-flowschema")
-        h.send_header("X-Kubernetes-Pf-Prioritylevel-Uid", "fakeapi-prioritylevel")
+        return [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private"),
+                ("X-Kubernetes-Pf-Flowschema-Uid", "fakeapi-flowschema"),
+                ("X-Kubernetes-Pf-Prioritylevel-Uid", "fakeapi-prioritylevel")]
+
+    def _log_answer(self, req, status):
+        """Completes the request's log entry before its answer goes out: a client that has its
+        answer finds the entry complete (`_dispatch` brings it up to date once more at the end)."""
+        req.entry.update(status=status, duration=time.monotonic() - req.t0, response_bytes=req.response_bytes)
 
     def _send_raw(self, h, req, code, body, ctype, headers):
         req.status = code
         req.headers_sent = True
-        h.send_response(code)
-        self._common_headers(h)
-        h.send_header("Content-Type", ctype)
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
         req.response_bytes += len(body)
-        h.wfile.flush()
+        self._log_answer(req, code)
+        h.respond(code, [*self._common_headers(), ("Content-Type", ctype), *(headers or {}).items()], body)
 
     def _send_json(self, h, req, code, obj, headers=None):
-        headers = dict(headers or {})
         body = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
         req.status = code
         req.headers_sent = True
-        h.send_response(code)
-        self._common_headers(h)
-        h.send_header("Content-Type", "application/json")
-        for w in req.warnings:
-            h.send_header("Warning", '299 - ' + json.dumps(w))
-        for k, v in headers.items():
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        if req.method != "HEAD":
-            h.wfile.write(body)
-            req.response_bytes += len(body)
-        h.wfile.flush()
+        req.response_bytes += len(body)
+        self._log_answer(req, code)
+        h.respond(code, [*self._common_headers(), ("Content-Type", "application/json"),
+                         *(("Warning", '299 - ' + json.dumps(w)) for w in req.warnings),
+                         *(headers or {}).items()], body)
 
     # =========================================================================================
     # routing
@@ -1383,18 +1434,12 @@ class _Ctx:
         app = self.app
         self.req.status = 200
         self.req.headers_sent = True
-        h.send_response(200)
-        app._common_headers(h)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Transfer-Encoding", "chunked")
-        h.end_headers()
-        h.wfile.flush()
+        h.start_stream(200, [*app._common_headers(), ("Content-Type", "application/json")])
 
-        def send(type_, obj):
+        def send(type_, obj):  # one JSON line: a chunk over HTTP/1.1, a DATA frame over h2
             line = (json.dumps({"type": type_, "object": obj}, separators=(",", ":")) + "\n").encode()
-            h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            h.stream_write(line)
             self.req.response_bytes += len(line)
-            h.wfile.flush()
 
         def bookmark(rv, initial_end=False):
             md = {"resourceVersion": str(rv), "creationTimestamp": None}
@@ -1442,7 +1487,7 @@ class _Ctx:
             interval = max(0.05, app.bookmark_interval)
             next_bm = start + interval
             pre_deadline_bm = deadline - 1.0 if timeout > 2 else None
-            while not app._stop.is_set():
+            while not app._stop.is_set() and not h.client_gone():
                 now = time.monotonic()
                 if now >= deadline:
                     break
@@ -1485,8 +1530,7 @@ class _Ctx:
         except _EndWatch:
             pass
         try:
-            h.wfile.write(b"0\r\n\r\n")
-            h.wfile.flush()
+            h.end_stream()  # the last chunk / END_STREAM
         except OSError:
             pass
         raise StreamDone()
@@ -1494,6 +1538,12 @@ class _Ctx:
 
 class _EndWatch(Exception):
     pass
+
+
+def _refused_before_the_body(fault):
+    """Whether the request may yet be refused before its body is read: no fault (authentication
+    may still refuse it) or a fault status that Go's server gives before reading (EARLY_STATUSES)."""
+    return fault is None or (fault.action == "status" and fault.status in EARLY_STATUSES)
 
 
 def _canon(o):
