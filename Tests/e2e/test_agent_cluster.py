@@ -8,7 +8,7 @@ import time
 import pytest
 
 from agent_process import Agent, run, stress
-from node_view import condition, own_taints, verb_counts
+from node_view import agent_requests, condition, is_watch, own_taints, verb_counts
 from waiting import wait_until
 
 OURS = "autotaint.dev/cpu-pressure"
@@ -49,6 +49,7 @@ def writes(api):
 
 
 @needs_stress
+@pytest.mark.http1
 def test_pressure_cycle_is_what_kubectl_describe_shows(tmp_path, fake_api):
     api = fake_api
     api.kubectl("taint", "node", "node-1", "example.com/dedicated=db:NoSchedule")
@@ -81,6 +82,7 @@ def test_pressure_cycle_is_what_kubectl_describe_shows(tmp_path, fake_api):
 
 
 @needs_stress
+@pytest.mark.http1
 def test_foreign_taints_survive_conflicts_and_a_concurrent_writer(tmp_path, fake_api):
     api = fake_api
     api.fault(method="PATCH", path=r"^/api/v1/nodes/node-1$", status=409, count=3,
@@ -168,6 +170,23 @@ def test_restart_in_pressure_adopts_and_sigterm_cleans_up(tmp_path, fake_api):
         assert [t["key"] for t in api.node("node-1")["spec"]["taints"]] == ["example.com/keep"]
         stopped = condition(api, "CPUPressure")
         assert (stopped["status"], stopped["reason"]) == ("Unknown", "AgentStopped")
+
+
+@pytest.mark.http1
+def test_the_agent_speaks_h2_and_http11_when_that_is_all_the_server_offers(tmp_path, fake_api, fake_protocol):
+    """libcurl asks for h2 by ALPN, as kube-apiserver would be asked: every request of the
+    agent, its watch included, goes over h2; to a server offering HTTP/1.1 alone, over that."""
+    api = fake_api
+    config = tmp_path / "quiet.yaml"
+    config.write_text("sampling: {interval: 1s, source: proc}\nheartbeat: 1m\nserver: {address: \"\"}\n"
+                      "signals:\n  cpu: {enabled: false}\n  memory: {enabled: true, highPercent: 99, lowPercent: 98}\n")
+    with Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", "node-1", "--config", str(config)) as agent:
+        agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
+        wait_until(lambda: any(is_watch(r) for r in agent_requests(api)), 20, "the agent's watch")
+    used = agent_requests(api)
+    expected = {"h2": "2", "http1.1": "1.1"}[fake_protocol]
+    assert {r["http"] for r in used} == {expected}, [(r["method"], r["path"], r["http"]) for r in used]
+    assert {"GET", "PATCH"} <= {r["method"] for r in used}
 
 
 def test_unreachable_api_server_at_start_exits_2(tmp_path, fake_api):
