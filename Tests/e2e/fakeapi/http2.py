@@ -19,9 +19,9 @@ What Go's net/http2 server (kube-apiserver's) does, and this does too:
 - With the early-answer switch on (FakeAPIServer.set_early_answer), a request whose body is
   still to come and that is refused before its body is read (401, an injected 401/403/409/422/
   429) is answered while only its HEADERS frame has been taken in: the reader reads no further
-  frame until the handler has either answered or asked for the body, so the answer and its
-  RST_STREAM leave in one write before any of the body is read. Go does the same whenever the
-  handler wins the race with the frame reader; here it always does.
+  frame until the handler has either answered or asked for the body, so the answer (HEADERS,
+  then DATA and RST_STREAM) leaves before any of the body is read. Go does the same whenever
+  the handler wins the race with its frame reader; here it always does.
 - Windows of 1 MiB per stream and for the connection, given back as data is read; at most
   250 concurrent streams; the idle timeout closes a connection without streams with GOAWAY.
 """
