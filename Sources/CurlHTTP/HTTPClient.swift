@@ -43,7 +43,11 @@ public final class HTTPClient: Sendable {
     }
 
     /// Starts `request` and returns as soon as the response's status and headers are in;
-    /// the body follows in `StreamingResponse.body`, for a non-2xx status too.
+    /// the body follows in `StreamingResponse.body`, for a non-2xx status too. Each stream
+    /// has a connection of its own, closed when it ends: over HTTP/2 a stream cancelled
+    /// half-way would otherwise stay open at the server (libcurl queues its reset until the
+    /// connection is next used, and a watch's connection is not used again until the next
+    /// watch).
     ///
     /// Throws like `send` until the head is in; after that, errors (a timeout of the whole
     /// stream included) end the body. Give a watch a `timeout` longer than its
@@ -66,7 +70,7 @@ public final class HTTPClient: Sendable {
     private func streamLane() throws(CurlError) -> TransferLane {
         try streams.withLock { lane throws(CurlError) in
             if let lane { return lane }
-            let made = try TransferLane(label: "CurlHTTP.streams", options: options)
+            let made = try TransferLane(label: "CurlHTTP.streams", options: options, keepsConnections: false)
             lane = made
             return made
         }

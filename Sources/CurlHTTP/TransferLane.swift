@@ -18,8 +18,10 @@ final class TransferLane: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let options: HTTPClientOptions
+    private let keepsConnections: Bool
 
-    init(label: String, options: HTTPClientOptions) throws(CurlError) {
+    /// `keepsConnections` false: each transfer's connection is closed when it ends.
+    init(label: String, options: HTTPClientOptions, keepsConnections: Bool = true) throws(CurlError) {
         let context = "creating the libcurl handles for \(label)"
         let global = CurlGlobal.initResult
         guard global == CURLE_OK else { throw CurlError(global, context: context) }
@@ -31,6 +33,7 @@ final class TransferLane: @unchecked Sendable {
         self.easy = easy
         self.multi = multi
         self.options = options
+        self.keepsConnections = keepsConnections
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         queue = DispatchQueue(label: label)
@@ -62,7 +65,7 @@ final class TransferLane: @unchecked Sendable {
     func perform(_ request: HTTPRequest, into sink: some ResponseSink, cancellation: TransferCancellation) -> Result<Void, any Error> {
         dispatchPrecondition(condition: .onQueue(queue))
         if cancellation.isCancelled { return .failure(CancellationError()) }
-        let setup = TransferSetup(options: options, request: request)
+        let setup = TransferSetup(options: options, request: request, keepsConnection: keepsConnections)
         let receiver = ResponseReceiver(easy: easy, sink: sink)
         curl_easy_reset(easy)
         errorBuffer[0] = 0

@@ -5,6 +5,8 @@ import CCurlShim
 struct TransferSetup {
     let options: HTTPClientOptions
     let request: HTTPRequest
+    /// False: the connection is closed when the transfer ends, however it ends.
+    let keepsConnection: Bool
 
     var context: String { "\(request.method.rawValue) \(request.url)" }
 
@@ -49,6 +51,7 @@ struct TransferSetup {
         try setter.set(CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.curlMilliseconds)
         try setter.set(CURLOPT_TIMEOUT_MS, (request.timeout ?? options.timeout).curlMilliseconds)
         try setter.set(CURLOPT_TCP_KEEPALIVE, 1)
+        if !keepsConnection { try setter.set(CURLOPT_FORBID_REUSE, 1) }
         try applyTLS(setter)
         try applyMethodAndBody(setter)
         try setter.set(CURLOPT_HTTPHEADER, pointer: headers)

@@ -90,6 +90,11 @@ final class FakeAPIServer: @unchecked Sendable {
         try await admin(.get, "/nodes/node-1") as? [String: Any] ?? [:]
     }
 
+    /// How many watches the fake is serving now.
+    func openWatches() async throws -> Int {
+        (try await admin(.get, "/watches") as? [String: Any])?["open"] as? Int ?? -1
+    }
+
     /// The request log, oldest first, without the foreign writer's.
     func requests() async throws -> [[String: Any]] {
         try await admin(.get, "/requests") as? [[String: Any]] ?? []
@@ -116,18 +121,6 @@ final class FakeAPIServer: @unchecked Sendable {
             guard process.terminationStatus == 0 else { throw FakeAPIError("kubectl \(arguments) exited with \(process.terminationStatus)") }
             return String(decoding: data, as: UTF8.self)
         }
-    }
-
-    /// Client sockets connected to the fake's API port: how many connections our process
-    /// (the only client while a test runs) holds open.
-    func openClientConnections() throws -> Int {
-        // Read to the end: /proc files have no size, and one read may stop at a page.
-        let table = try FileContents.text(of: "/proc/net/tcp")
-        let remote = String(format: "0100007F:%04X", port)
-        return table.split(separator: "\n").dropFirst().filter { line in
-            let columns = line.split(separator: " ")
-            return columns.count > 3 && columns[2] == remote && columns[3] == "01"  // ESTABLISHED
-        }.count
     }
 }
 

@@ -61,6 +61,8 @@ def start_admin(app, port):
                 if method == "GET" and p == "/state":
                     with open(app.state_dir + "/server.json") as f:
                         return self._send(200, json.load(f))
+                if method == "GET" and p == "/watches":
+                    return self._send(200, {"open": app.open_watches()})
                 if p == "/requests":
                     if method == "DELETE":
                         app.clear_requests()

@@ -295,6 +295,7 @@ class FakeAPIServer:
         self._down_until = 0.0
         self._down_timer = None
         self._conns = set()
+        self._watches = 0
         self._stop = threading.Event()
         self._httpd = None
         self._thread = None
@@ -618,6 +619,16 @@ class FakeAPIServer:
                     break
                 except OSError:
                     time.sleep(0.1)
+
+    def _count_watch(self, change):
+        with self._lock:
+            self._watches += change
+
+    def open_watches(self):
+        """Watches being served now: one ends when its client resets the stream or closes the
+        connection (seen within a second), the server's timeout passes, or the fake stops."""
+        with self._lock:
+            return self._watches
 
     def is_down(self):
         return self._down_mode is not None
@@ -1452,6 +1463,7 @@ class _Ctx:
 
         start = time.monotonic()
         deadline = start + timeout
+        app._count_watch(+1)
         try:
             store = self.store
             initial = []
@@ -1529,6 +1541,8 @@ class _Ctx:
                         pre_deadline_bm = None
         except _EndWatch:
             pass
+        finally:
+            app._count_watch(-1)
         try:
             h.end_stream()  # the last chunk / END_STREAM
         except OSError:
