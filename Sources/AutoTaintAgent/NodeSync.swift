@@ -254,7 +254,9 @@ struct SyncState {
         let urgency: WriteSchedule.Urgency = mustShed && gated != view ? .shedding : .normal
         guard retry.allows(urgency, at: now) else { return }
         await write(wanted: gated.ownTaints, reports: gated.conditions, at: now, force: false, because: nil, urgency)
-        await releaseUnneededSlot(gated, at: now)
+        // The view as the signals made it: the gated one has its hard taints softened, and
+        // would read as wanting no slot.
+        await releaseUnneededSlot(view, at: now)
     }
 
     /// Releases a held slot that `view` does not need, or a lost one that may still name this

@@ -349,6 +349,22 @@ struct FleetGateTests {
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
     }
 
+    @Test func aSlotLostWhileCutOffIsTakenBackNotReleasedWhileStillInPressure() async {
+        var (nodes, fleet, sync, clock) = await loseTheSlot()
+        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        // Still cut off from the Leases: the taint goes soft, the guard's attempts back off.
+        for second in 20...26 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        #expect(await nodes.node.taints == [Taint(soft)])
+        await fleet.failAll(nil)
+        await fleet.clearRequests()
+        // Back, on a tick where the guard's backoff still holds its next attempt.
+        await clock.tick(&sync, view(pressure: true), config, at: at(26) + .milliseconds(100))
+        for second in 27...40 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        #expect(await !fleet.requests.contains { $0.hasPrefix("PATCH \(slot) holder= ") })
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
+        #expect(await nodes.node.taints == [Taint(hard)])
+    }
+
     @Test func aLostSlotTakenByAnotherNodeIsLeftAlone() async {
         var (nodes, fleet, sync, clock) = await loseTheSlot()
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
