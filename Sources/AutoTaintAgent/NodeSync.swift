@@ -251,7 +251,10 @@ struct SyncState {
         let mustShed = node.taints.contains { taint in
             isHardOwn(taint) && !gated.ownTaints.contains { taint.matches($0) }
         }
-        let urgency: WriteSchedule.Urgency = mustShed && gated != view ? .shedding : .normal
+        // Shedding: a hard own taint the guard withholds, or one left from a slot this node no
+        // longer holds (it left pressure while cut off): either way, a node over K.
+        let slotless = config.fleet.isEnabled && fleet.map { !$0.policy.holdsSlot(config.fleet, at: now) } == true
+        let urgency: WriteSchedule.Urgency = mustShed && (gated != view || slotless) ? .shedding : .normal
         guard retry.allows(urgency, at: now) else { return }
         await write(wanted: gated.ownTaints, reports: gated.conditions, at: now, force: false, because: nil, urgency)
         // The view as the signals made it: the gated one has its hard taints softened, and

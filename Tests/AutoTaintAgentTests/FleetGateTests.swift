@@ -333,6 +333,19 @@ struct FleetGateTests {
         #expect(await nodes.node.taints == [Taint(soft)])
     }
 
+    /// Cut off from the Node too, it leaves pressure: its stale hard taint is a slotless one,
+    /// shed on the short backoff (13 failures: at most 1 + 2 + 11 × 4 s), not the write
+    /// backoff's (at least 0.5 + 1 + … + 30 + 30 s = 121.5 s).
+    @Test func aStaleHardTaintWithoutASlotIsShedOnTheShortBackoffOutOfPressureToo() async {
+        var (nodes, _, sync, clock) = await loseTheSlot()
+        let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
+        await nodes.failNext("PATCH taints", refused)
+        await nodes.failNext("GET node", refused, refused, refused, refused, refused, refused, refused, refused,
+                             refused, refused, refused, refused)
+        for second in 20...90 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
+        #expect(await nodes.node.taints == [])
+    }
+
     @Test func aSlotLostWhileCutOffIsReleasedOnceTheServerAnswers() async {
         var (nodes, fleet, sync, clock) = await loseTheSlot()
         let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
