@@ -313,15 +313,20 @@ struct FleetGateTests {
         return (nodes, fleet, sync, clock)
     }
 
+    /// The next 13 Node writes get no answer: a taint PATCH, then the re-reads before each retry.
+    private func thirteenNodeWritesWithoutAnswer(_ nodes: FakeNodeAPI) async {
+        let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
+        await nodes.failNext("PATCH taints", refused)
+        await nodes.failNext("GET node", refused, refused, refused, refused, refused, refused, refused, refused,
+                             refused, refused, refused, refused)
+    }
+
     @Test func aLostSlotIsShedOnItsOwnShortBackoff() async {
         var (nodes, _, sync, clock) = await loseTheSlot()
         // At 2/3 of the lease duration it counts itself without a slot; its Node writes fail
         // 13 times more. Shedding retries sooner than the write backoff (1 s doubling to
         // 60 s), but backs off all the same: full jitter up to 4 s, not every tick.
-        let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
-        await nodes.failNext("PATCH taints", refused)
-        await nodes.failNext("GET node", refused, refused, refused, refused, refused, refused, refused, refused,
-                             refused, refused, refused, refused)
+        await thirteenNodeWritesWithoutAnswer(nodes)
         await nodes.clearRequests()
         for second in 20...33 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         // Retrying every tick, the 14th tick would have shed it.
@@ -338,10 +343,7 @@ struct FleetGateTests {
     /// backoff's (at least 0.5 + 1 + … + 30 + 30 s = 121.5 s).
     @Test func aStaleHardTaintWithoutASlotIsShedOnTheShortBackoffOutOfPressureToo() async {
         var (nodes, _, sync, clock) = await loseTheSlot()
-        let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
-        await nodes.failNext("PATCH taints", refused)
-        await nodes.failNext("GET node", refused, refused, refused, refused, refused, refused, refused, refused,
-                             refused, refused, refused, refused)
+        await thirteenNodeWritesWithoutAnswer(nodes)
         for second in 20...90 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
         #expect(await nodes.node.taints == [])
     }

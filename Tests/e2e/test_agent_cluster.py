@@ -132,12 +132,18 @@ def test_dry_run_sends_no_write(tmp_path, fake_api):
         assert own_taints(api, OURS) == []
 
 
-def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
-    api = fake_api
-    # Memory, not CPU: its usage does not move with whatever else runs on this machine.
-    config = tmp_path / "steady.yaml"
+def never_in_pressure(tmp_path):
+    """A config file whose one signal never enters pressure: memory, not CPU, whose usage does
+    not move with whatever else runs on this machine; 1 s ticks, a 1 m heartbeat."""
+    config = tmp_path / "quiet.yaml"
     config.write_text("sampling: {interval: 1s, source: proc}\nheartbeat: 1m\nserver: {address: \"\"}\n"
                       "signals:\n  cpu: {enabled: false}\n  memory: {enabled: true, highPercent: 99, lowPercent: 98}\n")
+    return config
+
+
+def test_steady_state_writes_only_heartbeats(tmp_path, fake_api):
+    api = fake_api
+    config = never_in_pressure(tmp_path)
     with Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", "node-1", "--config", str(config)) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         time.sleep(62)
@@ -177,9 +183,7 @@ def test_the_agent_speaks_h2_and_http11_when_that_is_all_the_server_offers(tmp_p
     """libcurl asks for h2 by ALPN, as kube-apiserver would be asked: every request of the
     agent, its watch included, goes over h2; to a server offering HTTP/1.1 alone, over that."""
     api = fake_api
-    config = tmp_path / "quiet.yaml"
-    config.write_text("sampling: {interval: 1s, source: proc}\nheartbeat: 1m\nserver: {address: \"\"}\n"
-                      "signals:\n  cpu: {enabled: false}\n  memory: {enabled: true, highPercent: 99, lowPercent: 98}\n")
+    config = never_in_pressure(tmp_path)
     with Agent(tmp_path, "--kubeconfig", api.kubeconfig, "--node", "node-1", "--config", str(config)) as agent:
         agent.wait_for(lambda e: e["msg"] == "reported condition", timeout=20)
         wait_until(lambda: any(is_watch(r) for r in agent_requests(api)), 20, "the agent's watch")
