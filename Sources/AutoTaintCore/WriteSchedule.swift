@@ -22,8 +22,11 @@ public struct WriteSchedule: Equatable, Sendable {
     public static let sheddingCap = Duration.seconds(4)
     public static let resumeSpread = Duration.seconds(3)
 
-    private var normal = RetryBackoff()
-    private var shedding = RetryBackoff(base: .seconds(1), cap: Self.sheddingCap, spread: .full)
+    private static let normalStart = RetryBackoff()
+    private static let sheddingStart = RetryBackoff(base: .seconds(1), cap: sheddingCap, spread: .full)
+
+    private var normal = Self.normalStart
+    private var shedding = Self.sheddingStart
     private var retryAfterUntil: Instant?
     /// The last failure was the server's absence, which its return ends.
     private var waitingOutOutage = false
@@ -31,9 +34,6 @@ public struct WriteSchedule: Equatable, Sendable {
     private var resumeAt: Instant?
 
     public init() {}
-
-    /// Failed writes since the last success (reset, not ended, by the server's return).
-    public var failures: Int { normal.failures }
 
     /// Nothing is held back: no failure since the last successful write.
     public var isClear: Bool { normal.failures == 0 && resumeAt == nil && retryAfterUntil == nil }
@@ -67,8 +67,8 @@ public struct WriteSchedule: Equatable, Sendable {
     public mutating func serverAnswered(at now: Instant, jitter: Double) {
         guard waitingOutOutage, resumeAt == nil else { return }
         waitingOutOutage = false
-        normal = RetryBackoff()
-        shedding = RetryBackoff(base: .seconds(1), cap: Self.sheddingCap, spread: .full)
+        normal = Self.normalStart
+        shedding = Self.sheddingStart
         resumeAt = now + Self.resumeSpread * min(max(jitter, 0), 1)
     }
 }
