@@ -393,9 +393,15 @@ def test_a_broken_expression_would_deny(engine):
 SLOT_NAME_RULE, HOLDER_RULE, OTHERS_SLOT_RULE, DURATION_RULE = range(4)
 SLOT = "autotaint-slot-0"
 ABSENT = "(no holderIdentity)"   # the field not set at all: counts as empty
+FLEET_LABEL = "autotaint.dev/fleet"
+DEFAULT_FLEET = "autotaint"      # the default DaemonSet's: fleet.daemonSet's default
+LEGACY = "(no fleet label)"      # a slot of an earlier version: counts as fleet autotaint
+GPU = "autotaint-gpu"            # a pool's DaemonSet (deploy/components/pools)
 
 
-def lease(holder, name=SLOT, duration=120):
+def lease(holder, name=SLOT, duration=120, fleet=DEFAULT_FLEET):
+    """A slot Lease as the agent writes it: its fleet's label and the slot-state label (or,
+    with fleet=LEGACY, as earlier versions wrote it: no fleet label)."""
     spec = {"holderIdentity": holder, "leaseDurationSeconds": duration,
             "acquireTime": "2026-12-04T17:30:26.123456Z", "renewTime": "2026-12-04T17:32:26.123456Z",
             "leaseTransitions": 2}
@@ -403,16 +409,20 @@ def lease(holder, name=SLOT, duration=120):
         del spec["holderIdentity"]
     if duration is None:
         del spec["leaseDurationSeconds"]
+    labels = {"app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot",
+              "autotaint.dev/slot-state": "free" if holder in ("", ABSENT) else "held"}
+    if fleet != LEGACY:
+        labels[FLEET_LABEL] = fleet
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": name, "namespace": "autotaint", "resourceVersion": "731",
-                         "labels": {"app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"}},
+            "metadata": {"name": name, "namespace": "autotaint", "resourceVersion": "731", "labels": labels},
             "spec": spec}
 
 
-def admit_lease(engine, operation, name, old_holder, new_holder, duration=120, **user):
+def admit_lease(engine, operation, name, old_holder, new_holder, duration=120, old_fleet=DEFAULT_FLEET,
+                new_fleet=DEFAULT_FLEET, **user):
     """One Lease write: no old object on CREATE, no new one on DELETE (the API server's nulls)."""
-    old = None if operation == "CREATE" else lease(old_holder, name)
-    new = None if operation == "DELETE" else lease(new_holder, name, duration)
+    old = None if operation == "CREATE" else lease(old_holder, name, fleet=old_fleet)
+    new = None if operation == "DELETE" else lease(new_holder, name, duration, new_fleet)
     request_ = {"operation": operation, "name": name, "namespace": "autotaint", "userInfo": user_info(**user),
                 "resource": {"group": "coordination.k8s.io", "version": "v1", "resource": "leases"}}
     return admit(engine, request_, new, old, LEASE_POLICY)
@@ -460,6 +470,84 @@ def test_slot_lease_writes(engine, case):
         denied_by(decision, *rules)
     else:
         allowed(decision)
+
+
+# (operation, Lease name, the stored Lease's fleet label, the written one's, the rules that
+# deny) for node-1's agent: CREATE makes a slot it holds, UPDATE takes a free one, DELETE
+# deletes a free one. LEGACY: no fleet label; None: no such object for that operation.
+FLEET_CASES = {
+    "create a slot of a pool's fleet": ("CREATE", "autotaint-gpu-slot-0", None, GPU, []),
+    "create a pool's slot 1500": ("CREATE", "autotaint-gpu-slot-1500", None, GPU, []),
+    "create a pool's slot labelled with another pool's fleet": ("CREATE", "autotaint-gpu-slot-0", None,
+                                                                "autotaint-general", [SLOT_NAME_RULE]),
+    "create a default slot labelled with a pool's fleet": ("CREATE", SLOT, None, GPU, [SLOT_NAME_RULE]),
+    "create a slot of an earlier version (unlabelled)": ("CREATE", "autotaint-slot-3", None, LEGACY, []),
+    "create a pool's slot unlabelled (it would be fleet autotaint's)": ("CREATE", "autotaint-gpu-slot-0", None,
+                                                                        LEGACY, [SLOT_NAME_RULE]),
+    "create a slot with an empty fleet label": ("CREATE", SLOT, None, "", [SLOT_NAME_RULE]),
+    "create a name with the prefix inside (fleet a)": ("CREATE", "a-slot-x-slot-1", None, "a", [SLOT_NAME_RULE]),
+    "create a name with the pool's prefix inside": ("CREATE", "x-autotaint-gpu-slot-0", None, GPU, [SLOT_NAME_RULE]),
+    "create a pool's name under the default fleet": ("CREATE", "autotaint-gpu-slot-0", None, DEFAULT_FLEET,
+                                                     [SLOT_NAME_RULE]),
+    "take a slot of an earlier version, adding the label": ("UPDATE", "autotaint-slot-3", LEGACY, DEFAULT_FLEET, []),
+    "take a slot of an earlier version, leaving it unlabelled": ("UPDATE", "autotaint-slot-3", LEGACY, LEGACY, []),
+    "take a labelled default slot, dropping the label": ("UPDATE", "autotaint-slot-3", DEFAULT_FLEET, LEGACY, []),
+    "take a slot of an earlier version, labelling it a pool's": ("UPDATE", "autotaint-slot-3", LEGACY, GPU,
+                                                                 [SLOT_NAME_RULE]),
+    "take a pool's slot": ("UPDATE", "autotaint-gpu-slot-2", GPU, GPU, []),
+    "take a pool's slot, moving it to another pool's fleet": ("UPDATE", "autotaint-gpu-slot-2", GPU,
+                                                              "autotaint-general", [SLOT_NAME_RULE]),
+    "take a pool's slot, dropping the label": ("UPDATE", "autotaint-gpu-slot-2", GPU, LEGACY, [SLOT_NAME_RULE]),
+    "label an unlabelled Lease into the fleet its name fits": ("UPDATE", "autotaint-gpu-slot-0", LEGACY, GPU,
+                                                               [SLOT_NAME_RULE]),
+    "delete a pool's free slot": ("DELETE", "autotaint-gpu-slot-0", GPU, None, []),
+    "delete a free slot of an earlier version": ("DELETE", "autotaint-slot-3", LEGACY, None, []),
+    "delete a pool's slot stored unlabelled (judged on the stored Lease)": ("DELETE", "autotaint-gpu-slot-0", LEGACY,
+                                                                            None, [SLOT_NAME_RULE]),
+    "delete a pool's slot stored with another fleet's label": ("DELETE", "autotaint-gpu-slot-0", "autotaint-general",
+                                                               None, [SLOT_NAME_RULE]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLEET_CASES))
+def test_slot_fleets(engine, case):
+    operation, name, old_fleet, new_fleet, rules = FLEET_CASES[case]
+    old_holder = None if operation == "CREATE" else ""
+    new_holder = None if operation == "DELETE" else "node-1"
+    decision = admit_lease(engine, operation, name, old_holder, new_holder, old_fleet=old_fleet, new_fleet=new_fleet)
+    if rules:
+        denied_by(decision, *rules)
+    else:
+        allowed(decision)
+
+
+@pytest.mark.parametrize("fleet", [DEFAULT_FLEET, GPU, "a", "pool.zone-a_1"])
+@pytest.mark.parametrize("index,admitted", [("0", True), ("7", True), ("10", True), ("1500", True),
+                                            ("", False), ("01", False), ("00", False), ("-1", False),
+                                            ("x", False), ("1a", False), ("1-slot-2", False), ("1.5", False)])
+def test_the_index_is_decimal_without_leading_zeros(engine, fleet, index, admitted):
+    decision = admit_lease(engine, "CREATE", f"{fleet}-slot-{index}", None, "node-1", new_fleet=fleet)
+    if admitted:
+        allowed(decision)
+    else:
+        denied_by(decision, SLOT_NAME_RULE)
+
+
+def test_an_unlabelled_slot_is_the_default_daemonsets(engine, agent_config):
+    """A Lease without the fleet label counts as the fleet of the DaemonSet that daemonset.yaml
+    makes and fleet.daemonSet names by default: with the default, nothing changes."""
+    variables = {v["name"]: v["expression"] for v in LEASE_POLICY["variables"]}
+    assert engine.evaluate(variables["legacyFleet"], {}) == agent_config["fleet"]["daemonSet"] == DEFAULT_FLEET
+    assert engine.evaluate(variables["fleetLabel"], {}) == FLEET_LABEL
+
+
+def test_fleet_denials_say_which_fleet(engine):
+    decision = admit_lease(engine, "UPDATE", "autotaint-gpu-slot-2", "", "node-1", old_fleet=GPU,
+                           new_fleet="autotaint-general")
+    assert decision.denials[0][2] == ("autotaint may not move Lease autotaint-gpu-slot-2 from fleet autotaint-gpu "
+                                      "to fleet autotaint-general (label autotaint.dev/fleet, autotaint when absent)")
+    decision = admit_lease(engine, "CREATE", "autotaint-gpu-slot-0", None, "node-1", new_fleet=LEGACY)
+    assert decision.denials[0][2].endswith("not Lease autotaint-gpu-slot-0 of fleet autotaint")
 
 
 def test_denials_name_the_nodes_and_the_slot(engine):
