@@ -22,7 +22,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fakeapi import FakeAPIServer  # noqa: E402
-from fakeapi.server import ALPN  # noqa: E402
+from fakeapi.server import ALPN, UNSET  # noqa: E402
 
 PROTOCOLS = {"h2": ALPN, "http1.1": ("http/1.1",)}  # a run of a test marked http1 -> the fake's ALPN
 
@@ -111,12 +111,19 @@ class FakeAPI:
     def reset_taint_history(self):
         self.server.reset_taint_history()
 
+    def lease_history(self):
+        """[{time, seq, namespace, name, type, holder, previousHolder, labels, resourceVersion}]: every
+        change of a Lease's holder or labels (not kube-node-lease's), renewals left out."""
+        return self.server.lease_history()
+
     def add_namespace(self, name):
         return self.server.add_namespace(name)
 
-    def set_daemonset(self, name="autotaint", desired=None, namespace="default"):
-        """Create DaemonSet NAMESPACE/NAME if missing; desired=None: its counts follow the Nodes."""
-        return self.server.set_daemonset(namespace, name, desired)
+    def set_daemonset(self, name="autotaint", desired=UNSET, namespace="default", reset=False, **fields):
+        """Create DaemonSet NAMESPACE/NAME if missing and set its status counts, generation,
+        maxUnavailable or updateStrategy (FakeAPIServer.set_daemonset: each kept until set again,
+        None = back to the default; desired=None: desiredNumberScheduled follows the Nodes)."""
+        return self.server.set_daemonset(namespace, name, desired, reset=reset, **fields)
 
     def delete_daemonset(self, name="autotaint", namespace="default"):
         return self.server.delete_daemonset(namespace, name)

@@ -1179,6 +1179,117 @@ def test_node_count_at_construction(make_fake_api):
     assert api.kubectl("get", "ds", "autotaint", "-o", "jsonpath={.status.desiredNumberScheduled}") == "21"
 
 
+def _ds_json(api, name="autotaint"):
+    """The DaemonSet as kubectl reads it."""
+    return json.loads(api.kubectl("get", "daemonset", "-n", "default", name, "-o", "json"))
+
+
+def test_daemonset_status_set_as_the_controller_reports_it(fake_api):
+    ds = _ds_json(fake_api)
+    assert ds["status"] == {"currentNumberScheduled": 2, "numberMisscheduled": 0, "desiredNumberScheduled": 2,
+                            "numberReady": 2, "observedGeneration": 1, "updatedNumberScheduled": 2,
+                            "numberAvailable": 2}  # numberUnavailable 0: omitted, as Go does
+    raw = fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint").json()  # kubectl sorts keys
+    assert list(raw["status"]) == ["currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
+                                  "numberReady", "observedGeneration", "updatedNumberScheduled", "numberAvailable"]
+    assert ds["metadata"]["generation"] == 1
+    assert ds["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1,
+                                                                                         "maxSurge": 0}}
+    # a zone of 6 of 20 down: the counts not given follow the ones given
+    got = _admin(fake_api, "POST", "/daemonsets", {"name": "autotaint", "desiredNumberScheduled": 20, "numberReady": 14})
+    assert got["status"] == _ds_json(fake_api)["status"] == {
+        "currentNumberScheduled": 20, "numberMisscheduled": 0, "desiredNumberScheduled": 20, "numberReady": 14,
+        "observedGeneration": 1, "updatedNumberScheduled": 20, "numberAvailable": 14, "numberUnavailable": 6}
+    # a rolling update, 10 % at a time: generation 2 not yet observed, then 2 pods replaced at once
+    before = rv(fake_api.daemonset())
+    fake_api.set_daemonset(generation=2, observedGeneration=1, maxUnavailable="10%", numberReady=None)
+    ds = _ds_json(fake_api)
+    assert int(rv(ds)) > int(before)
+    assert ds["metadata"]["generation"] == 2 and ds["status"]["observedGeneration"] == 1
+    assert ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "2"
+    assert fake_api.kubectl("get", "ds", "autotaint", "-o", "jsonpath={.spec.updateStrategy.rollingUpdate.maxUnavailable}") \
+        == "10%"
+    assert ds["status"]["numberReady"] == 20 and "numberUnavailable" not in ds["status"]  # null: back to the default
+    fake_api.set_daemonset(observedGeneration=2, updatedNumberScheduled=0, numberReady=18, numberUnavailable=2)
+    st = fake_api.daemonset()["status"]
+    assert st == {"currentNumberScheduled": 20, "numberMisscheduled": 0, "desiredNumberScheduled": 20,
+                  "numberReady": 18, "observedGeneration": 2, "numberAvailable": 18, "numberUnavailable": 2}
+    assert "updatedNumberScheduled" not in st  # 0: omitempty
+    same = rv(fake_api.daemonset())
+    fake_api.set_daemonset(numberReady=18)  # no change: no write
+    assert rv(fake_api.daemonset()) == same
+    fake_api.set_daemonset(updatedNumberScheduled=2)  # the rest kept
+    assert fake_api.daemonset()["status"]["updatedNumberScheduled"] == 2
+    assert fake_api.daemonset()["metadata"]["generation"] == 2
+    # numberReady 0 and observedGeneration 0: numberReady stays, the omitempty ones go
+    fake_api.set_daemonset(numberReady=0, observedGeneration=0, numberUnavailable=None)
+    st = fake_api.daemonset()["status"]
+    assert st["numberReady"] == 0 and st["numberUnavailable"] == 20
+    assert "numberAvailable" not in st and "observedGeneration" not in st
+    fake_api.set_daemonset(updateStrategy="OnDelete")
+    assert _ds_json(fake_api)["spec"]["updateStrategy"] == {"type": "OnDelete"}
+    # reset: back to the Nodes' count, all ready, generation 1, maxUnavailable 1
+    _admin(fake_api, "POST", "/daemonsets", {"name": "autotaint", "reset": True})
+    ds = _ds_json(fake_api)
+    assert ds["status"]["desiredNumberScheduled"] == 2 and ds["status"]["numberReady"] == 2
+    assert ds["metadata"]["generation"] == 1 and ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == 1
+    # what the API server would refuse, or a typo: 400, and nothing changes
+    for bad in ({"numberReady": -1}, {"numberReady": True}, {"numberReady": "3"}, {"numbrReady": 3},
+                {"generation": 0}, {"maxUnavailable": 0}, {"maxUnavailable": "0%"}, {"maxUnavailable": "ten"},
+                {"maxUnavailable": 1.5}, {"updateStrategy": "Recreate"}, {"reset": 1}):
+        assert _admin_status(fake_api, "POST", "/daemonsets", dict(bad, name="autotaint")) == 400, bad
+    assert _admin_status(fake_api, "POST", "/daemonsets", {"numberReady": 1}) == 400  # no name
+    with pytest.raises(ValueError):
+        fake_api.set_daemonset(numberReady=-1)
+    assert _ds_json(fake_api)["status"] == ds["status"]
+
+
+def test_two_daemonsets_in_one_namespace_each_with_its_own_status(fake_api):
+    """Pools: a DaemonSet per pool in the agents' namespace, each with its counts."""
+    fake_api.set_daemonset("autotaint-gpu", desired=4)
+    _admin(fake_api, "POST", "/daemonsets", {"name": "autotaint", "desiredNumberScheduled": 10, "numberReady": 7})
+    listed = json.loads(fake_api.kubectl("get", "ds", "-n", "default", "-o", "json"))["items"]
+    assert [(d["metadata"]["name"], d["status"]["desiredNumberScheduled"], d["status"]["numberReady"])
+            for d in listed] == [("autotaint", 10, 7), ("autotaint-gpu", 4, 4)]
+    got = fake_api.kubectl("get", "ds", "-l", "app.kubernetes.io/name=autotaint-gpu", "-o", "name")
+    assert got.split() == ["daemonset.apps/autotaint-gpu"]
+    r = fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint-gpu")
+    assert r.status == 200 and r.json()["status"]["numberAvailable"] == 4
+    fake_api.set_daemonset("autotaint-gpu", numberReady=3)
+    assert _ds_json(fake_api)["status"]["numberReady"] == 7  # the other pool's untouched
+    fake_api.add_node("node-3")  # neither follows the Nodes: both have desired set
+    assert [d["status"]["desiredNumberScheduled"] for d in json.loads(
+        fake_api.kubectl("get", "ds", "-o", "json"))["items"]] == [10, 4]
+    assert fake_api.delete_daemonset("autotaint-gpu") is not None
+    assert fake_api.http("GET", "/apis/apps/v1/namespaces/default/daemonsets/autotaint-gpu").status == 404
+    assert _ds_json(fake_api)["status"]["numberReady"] == 7
+    fake_api.set_daemonset("autotaint-gpu")  # made again: the old settings are gone
+    assert _ds_json(fake_api, "autotaint-gpu")["status"]["desiredNumberScheduled"] == 3
+
+
+def test_lease_history_records_holder_changes_not_renewals(fake_api):
+    t0 = time.time()
+    assert fake_api.http("POST", LEASES, slot(), "application/json").status == 201
+    path = LEASES + "/autotaint-slot-0"
+    for holder, renew in (("node-1", "2026-12-04T17:32:28.000000Z"), ("node-2", None), ("", None)):
+        spec = {"holderIdentity": holder} if renew is None else {"renewTime": renew}
+        assert fake_api.http("PATCH", path, {"spec": spec}, MERGE).status == 200
+    r = fake_api.http("PATCH", path, {"metadata": {"labels": {"autotaint.dev/slot-state": "free"}}}, MERGE)
+    assert r.status == 200
+    fake_api.add_node("node-3")  # its kube-node-lease Lease is no entry
+    assert fake_api.http("DELETE", path).status == 200
+    hist = _admin(fake_api, "GET", "/lease-history")
+    assert hist == fake_api.lease_history()
+    assert [(e["name"], e["type"], e["previousHolder"], e["holder"]) for e in hist] == [
+        ("autotaint-slot-0", "ADDED", None, "node-1"), ("autotaint-slot-0", "MODIFIED", "node-1", "node-2"),
+        ("autotaint-slot-0", "MODIFIED", "node-2", ""), ("autotaint-slot-0", "MODIFIED", "", ""),
+        ("autotaint-slot-0", "DELETED", "", "")]
+    assert hist[3]["labels"]["autotaint.dev/slot-state"] == "free" and hist[0]["namespace"] == "default"
+    assert [e["seq"] for e in hist] == sorted(e["seq"] for e in hist) and t0 <= hist[0]["time"] <= time.time()
+    assert [int(e["resourceVersion"]) for e in hist] == sorted(int(e["resourceVersion"]) for e in hist)
+    assert _admin(fake_api, "DELETE", "/lease-history") == {} and fake_api.lease_history() == []
+
+
 def test_fault_forbidden_on_leases_every_time(fake_api):
     fake_api.fault(method="GET", path=r"/namespaces/default/leases/", count=None, status=403)
     want = ('leases.coordination.k8s.io "autotaint-slot-0" is forbidden: User "system:serviceaccount:autotaint:autotaint" '

@@ -11,8 +11,25 @@ process, e.g. when it runs as `python3 -m fakeapi`.
                                     INITIAL) hold each Node's taints at start / at the last reset;
                                     type ADDED / MODIFIED / DELETED (taints [] once deleted)
   DELETE /taint-history          -> starts it again (new seq 0 entries from the Nodes as they are)
-  POST   /daemonsets {namespace, name, desiredNumberScheduled} -> the DaemonSet (created if missing;
-                                    desiredNumberScheduled null: follow the number of Nodes)
+  GET    /lease-history          -> [{time, seq, namespace, name, type, holder, previousHolder, labels,
+                                    resourceVersion}, ...] every committed change of a Lease's
+                                    holderIdentity or labels outside kube-node-lease (type ADDED /
+                                    MODIFIED / DELETED), in commit order; renewals are left out
+  DELETE /lease-history          -> empties it
+  POST   /daemonsets {namespace, name, reset, FIELD: value, ...} -> the DaemonSet (created if missing),
+                                    as its controller and `kubectl apply` would leave it. FIELDs, each
+                                    kept until set again (null: back to its default; reset: true
+                                    clears them all first; an unknown one is 400):
+                                    status counts desiredNumberScheduled (default: the number of
+                                    Nodes), currentNumberScheduled, numberReady, updatedNumberScheduled
+                                    (default: desired), numberAvailable (default: numberReady),
+                                    numberUnavailable (default: desired - available),
+                                    numberMisscheduled (0), observedGeneration (default: generation);
+                                    generation (metadata.generation, 1), maxUnavailable (an int or
+                                    "10%"; 1), updateStrategy (RollingUpdate | OnDelete). Go's
+                                    omitempty: observedGeneration, updatedNumberScheduled,
+                                    numberAvailable and numberUnavailable are absent at 0. E.g. a zone
+                                    of 6 of 20 down: {"name": "autotaint", "numberReady": 14}
   DELETE /daemonsets?namespace=NS&name=N -> {} (404 if there was none); a GET is then 404
   POST   /faults   {method, path, count, action, status, retry_after, body, seconds, then, message, user}
                                  -> {id}; count null = every matching request; status 403 without
@@ -86,12 +103,20 @@ def start_admin(app, port):
                     if method == "DELETE":
                         app.reset_taint_history()
                         return self._send(200, {})
+                if p == "/lease-history":
+                    if method == "GET":
+                        return self._send(200, app.lease_history())
+                    if method == "DELETE":
+                        app.reset_lease_history()
+                        return self._send(200, {})
                 if p == "/daemonsets":
                     if method == "POST":
-                        if "desiredNumberScheduled" not in b:
-                            raise KeyError("desiredNumberScheduled (a number, or null)")
-                        return self._send(200, app.set_daemonset(b.get("namespace", "default"), b["name"],
-                                                                 b["desiredNumberScheduled"]))
+                        fields = dict(b)
+                        namespace, name = fields.pop("namespace", "default"), fields.pop("name")
+                        reset = fields.pop("reset", False)
+                        if not isinstance(reset, bool):
+                            raise ValueError("reset must be true or false")
+                        return self._send(200, app.set_daemonset(namespace, name, reset=reset, **fields))
                     if method == "DELETE":
                         gone = app.delete_daemonset(q["namespace"][0], q["name"][0])
                         return self._send(200 if gone else 404, {} if gone else {"error": "no such DaemonSet"})

@@ -170,20 +170,38 @@ def new_daemonset(namespace, name):
                                            "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
                                            "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler",
                                            "securityContext": {}}},
-                     "updateStrategy": {"type": "RollingUpdate",
-                                        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+                     "updateStrategy": daemonset_update_strategy(),
                      "revisionHistoryLimit": 10},
             "status": daemonset_status(0)}
 
 
-def daemonset_status(desired):
-    """DaemonSetStatus with every pod scheduled, up to date and ready (int32 fields without
-    omitempty are always present; the omitempty ones are dropped at 0, as Go does)."""
+# DaemonSetStatus's int fields in Go's field order (its JSON order); the omitempty ones are dropped
+# at 0, as Go encodes them (k8s.io/api/apps/v1: observedGeneration, updatedNumberScheduled,
+# numberAvailable, numberUnavailable).
+DAEMONSET_STATUS_FIELDS = ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
+                           "observedGeneration", "updatedNumberScheduled", "numberAvailable", "numberUnavailable")
+DAEMONSET_STATUS_OMITEMPTY = {"observedGeneration", "updatedNumberScheduled", "numberAvailable", "numberUnavailable"}
+
+
+def daemonset_status(desired, generation=1, **given):
+    """DaemonSetStatus as the controller writes it: `desired` pods, all scheduled, up to date,
+    ready and available, generation `generation` observed, unless `given` (fields by their JSON
+    names) says otherwise. What is not given follows what is, as the controller computes it:
+    numberAvailable = numberReady (minReadySeconds 0), numberUnavailable = desired − available."""
     st = {"currentNumberScheduled": desired, "numberMisscheduled": 0, "desiredNumberScheduled": desired,
-          "numberReady": desired, "observedGeneration": 1}
-    if desired:
-        st.update(updatedNumberScheduled=desired, numberAvailable=desired)
-    return st
+          "numberReady": desired, "observedGeneration": generation, "updatedNumberScheduled": desired}
+    st.update(given)
+    st.setdefault("numberAvailable", st["numberReady"])
+    st.setdefault("numberUnavailable", max(0, st["desiredNumberScheduled"] - st["numberAvailable"]))
+    return {k: st[k] for k in DAEMONSET_STATUS_FIELDS if st[k] or k not in DAEMONSET_STATUS_OMITEMPTY}
+
+
+def daemonset_update_strategy(kind="RollingUpdate", max_unavailable=1):
+    """spec.updateStrategy as defaulting leaves it: RollingUpdate with maxUnavailable (an int or
+    "N%") and maxSurge 0; OnDelete has no rollingUpdate."""
+    if kind == "OnDelete":
+        return {"type": "OnDelete"}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": max_unavailable, "maxSurge": 0}}
 
 
 def new_namespace(name):

@@ -1,6 +1,7 @@
 """The fake kube-apiserver: HTTPS + bearer tokens, discovery, nodes (+/status), events (core and
-events.k8s.io/v1), leases in every namespace, DaemonSets (get/list; status follows the Nodes),
-empty pods, watch, a request log, a Node taint history and run-time fault injection."""
+events.k8s.io/v1), leases in every namespace, DaemonSets (get/list; status as tests set it, by
+default following the Nodes), empty pods, watch, a request log, a Node taint history, a Lease
+holder history and run-time fault injection."""
 import base64
 import copy
 import http.server
@@ -268,6 +269,40 @@ class Request:
 
 
 # ---------------------------------------------------------------------------------------------
+# what tests may set on a DaemonSet (FakeAPIServer.set_daemonset)
+
+UNSET = object()  # an argument not given (None means "back to the default")
+DAEMONSET_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "numberAvailable",
+                    "numberUnavailable", "updatedNumberScheduled", "numberMisscheduled", "observedGeneration",
+                    "generation", "maxUnavailable", "updateStrategy")
+
+
+def _check_daemonset_field(key, value):
+    """ValueError unless `value` may be set as DaemonSet field `key` (None: its default)."""
+    if key not in DAEMONSET_FIELDS:
+        raise ValueError(f"unknown DaemonSet field {key!r}; known: {', '.join(DAEMONSET_FIELDS)}")
+    if value is None:
+        return
+    if key == "updateStrategy":
+        if value not in ("RollingUpdate", "OnDelete"):
+            raise ValueError(f"updateStrategy must be RollingUpdate or OnDelete, not {value!r}")
+    elif key == "maxUnavailable":
+        # the API server's validation: an int or a percentage, not 0 while maxSurge is 0
+        if isinstance(value, str):
+            if not re.fullmatch(r"[0-9]+%", value) or int(value[:-1]) > 100:
+                raise ValueError(f"maxUnavailable must be an integer or a percentage (\"10%\"), not {value!r}")
+            amount = int(value[:-1])
+        elif isinstance(value, int) and not isinstance(value, bool):
+            amount = value
+        else:
+            raise ValueError(f"maxUnavailable must be an integer or a percentage (\"10%\"), not {value!r}")
+        if amount <= 0:
+            raise ValueError(f"maxUnavailable may not be {value!r} while maxSurge is 0")
+    elif isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "generation" else 0):
+        raise ValueError(f"{key} must be an integer >= {1 if key == 'generation' else 0} or null, not {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
 # the application
 
 
@@ -304,9 +339,11 @@ class FakeAPIServer:
         self.port = None
         self.admin_port = None
         self.audit_ids = 0
-        self._ds_desired = {}  # (namespace, name) -> desiredNumberScheduled set by the admin API
+        self._ds_settings = {}  # (namespace, name) -> DaemonSet fields set (set_daemonset)
         self._taint_history = []
         self._taint_seq = 0
+        self._lease_history = []
+        self._lease_seq = 0
 
     # -- lifecycle --
     def start(self):
@@ -465,15 +502,28 @@ class FakeAPIServer:
             return self.store.get("namespaces", "", name)
 
     # -- DaemonSets: status as the DaemonSet controller would write it --
-    def set_daemonset(self, namespace, name, desired=None):
-        """Create DaemonSet NAMESPACE/NAME if missing; desired=None: desiredNumberScheduled (and the
-        other counts) follow the number of Nodes, else they are `desired`."""
-        if desired is not None and (isinstance(desired, bool) or not isinstance(desired, int) or desired < 0):
-            raise ValueError(f"desiredNumberScheduled must be an integer >= 0 or null, not {desired!r}")
+    def set_daemonset(self, namespace, name, desired=UNSET, *, reset=False, **fields):
+        """Create DaemonSet NAMESPACE/NAME if missing and set what the DaemonSet controller (the
+        status) and `kubectl apply` (generation, update strategy) would have left on it. `fields`
+        (see DAEMONSET_FIELDS), each kept until set again: the status counts by their JSON names,
+        `desired` being desiredNumberScheduled; `generation` (metadata.generation, default 1),
+        `maxUnavailable` (an int or "N%", default 1), `updateStrategy` ("RollingUpdate", the
+        default, or "OnDelete"). None puts a field back to its default; `reset` clears them all
+        first. What is not set follows: desiredNumberScheduled the number of Nodes, the other
+        counts desiredNumberScheduled (numberAvailable numberReady, numberUnavailable desired −
+        available, observedGeneration the generation)."""
+        if desired is not UNSET:
+            if "desiredNumberScheduled" in fields:
+                raise ValueError("desired and desiredNumberScheduled both given")
+            fields["desiredNumberScheduled"] = desired
+        for key, value in fields.items():
+            _check_daemonset_field(key, value)
         with self.store.cond:
             if self.store.get("namespaces", "", namespace) is None:
                 raise ValueError(f"namespace {namespace} does not exist")
-            self._ds_desired[(namespace, name)] = desired
+            settings = {} if reset else self._ds_settings.get((namespace, name), {})
+            settings = dict(settings, **fields)
+            self._ds_settings[(namespace, name)] = {k: v for k, v in settings.items() if v is not None}
             if self.store.get("daemonsets", namespace, name) is None:
                 self.store.create("daemonsets", namespace, R.new_daemonset(namespace, name))
             self._sync_daemonsets()
@@ -481,7 +531,7 @@ class FakeAPIServer:
 
     def delete_daemonset(self, namespace, name):
         with self.store.cond:
-            self._ds_desired.pop((namespace, name), None)
+            self._ds_settings.pop((namespace, name), None)
             return self.store.delete("daemonsets", namespace, name)
 
     def daemonset(self, namespace, name):
@@ -494,14 +544,24 @@ class FakeAPIServer:
             n_nodes = len(self.store.list("nodes")[0])
             for ds in self.store.list("daemonsets")[0]:
                 key = (ds["metadata"]["namespace"], ds["metadata"]["name"])
-                desired = self._ds_desired.get(key)
-                want = R.daemonset_status(n_nodes if desired is None else desired)
-                if ds.get("status") != want:
-                    ds["status"] = want
-                    self.store.replace("daemonsets", key[0], key[1], ds)
+                settings = dict(self._ds_settings.get(key, {}))
+                generation = settings.pop("generation", 1)
+                strategy = R.daemonset_update_strategy(settings.pop("updateStrategy", "RollingUpdate"),
+                                                       settings.pop("maxUnavailable", 1))
+                want = copy.deepcopy(ds)
+                want["metadata"]["generation"] = generation
+                want["metadata"].setdefault("annotations", {})["deprecated.daemonset.template.generation"] = \
+                    str(generation)
+                want["spec"]["updateStrategy"] = strategy
+                want["status"] = R.daemonset_status(settings.pop("desiredNumberScheduled", n_nodes), generation,
+                                                    **settings)
+                if want != ds:
+                    self.store.replace("daemonsets", key[0], key[1], want)
 
     # -- taint history: every committed change of a Node's spec.taints --
     def _on_commit(self, type_, resource, obj, prev):  # called by the store under its lock
+        if resource == "leases":
+            return self._on_lease_commit(type_, obj, prev)
         if resource != "nodes":
             return
         new = [] if type_ == "DELETED" else ((obj.get("spec") or {}).get("taints") or [])
@@ -527,6 +587,33 @@ class FakeAPIServer:
     def taint_history(self):
         with self.store.cond:
             return copy.deepcopy(self._taint_history)
+
+    # -- lease history: who holds which Lease (outside kube-node-lease), change by change --
+    def _on_lease_commit(self, type_, obj, prev):  # called by the store under its lock
+        md = obj["metadata"]
+        if md.get("namespace") == "kube-node-lease":
+            return
+        holder = (obj.get("spec") or {}).get("holderIdentity")
+        labels = md.get("labels") or {}
+        if type_ == "MODIFIED" and ((prev.get("spec") or {}).get("holderIdentity") == holder
+                                    and (prev["metadata"].get("labels") or {}) == labels):
+            return  # a renewal
+        self._lease_seq += 1
+        self._lease_history.append({
+            "time": time.time(), "seq": self._lease_seq, "namespace": md.get("namespace"), "name": md["name"],
+            "type": type_, "holder": holder,
+            "previousHolder": None if prev is None else (prev.get("spec") or {}).get("holderIdentity"),
+            "labels": copy.deepcopy(labels), "resourceVersion": md["resourceVersion"]})
+
+    def lease_history(self):
+        """Every committed change of a Lease's holderIdentity or labels outside kube-node-lease,
+        its creation and its deletion, in commit order (renewals are left out)."""
+        with self.store.cond:
+            return copy.deepcopy(self._lease_history)
+
+    def reset_lease_history(self):
+        with self.store.cond:
+            self._lease_history = []
 
     def update_node(self, name, fn):
         """Write a node directly (as kubelet or another controller would), bumping resourceVersion.
