@@ -63,13 +63,19 @@ public final class AgentMetrics: Sendable {
         "autotaint_build_info": .init(kind: .gauge, help:
             "Always 1; the agent's version as a label.", labels: ["version"]),
         "autotaint_fleet_size": .init(kind: .gauge, help:
-            "N: the fleet guard's DaemonSet's status.desiredNumberScheduled as last read (0 before any read; read only while a slot is wanted or held).",
+            "N: the nodes of the fleet guard's DaemonSet whose agent is up, as last read (0 before any read; read at start, then only while a slot is wanted or held).",
+            labels: []),
+        "autotaint_fleet_size_source": .init(kind: .gauge, help:
+            "1 for where N came from, 0 for the others: ready (status.numberReady), rollout (numberReady plus the pods a rolling update of the DaemonSet is replacing, at most maxUnavailable), desired (desiredNumberScheduled: nothing ready yet).",
+            labels: ["source"]),
+        "autotaint_fleet_scheduled": .init(kind: .gauge, help:
+            "The fleet guard's DaemonSet's status.desiredNumberScheduled as last read: its nodes, agent up or not (0 before any read).",
             labels: []),
         "autotaint_fleet_slots": .init(kind: .gauge, help:
             "K: how many nodes may carry a hard own taint (NoSchedule, NoExecute) at once, from N and fleet.maxTaintedPercent/maxTainted; 0 while the guard is off or N unknown.",
             labels: []),
         "autotaint_fleet_slot_held": .init(kind: .gauge, help:
-            "1 while this node holds a fleet slot (a Lease autotaint-slot-<i>) and may carry hard own taints, else 0.",
+            "1 while this node holds a fleet slot (a Lease <daemonSet>-slot-<i>) and may carry hard own taints, else 0.",
             labels: []),
         "autotaint_fleet_overflow": .init(kind: .gauge, help:
             "1 while the signal's hard taint is held back for want of a fleet slot (written with fleet.overflowEffect, or not at all), else 0.",
@@ -90,6 +96,8 @@ public final class AgentMetrics: Sendable {
     private let lastReloadSuccess: Gauge
     // Made once: the fleet guard records them on every step it takes.
     private let fleetSize: Gauge
+    private let fleetScheduled: Gauge
+    private let fleetSizeSource: [(FleetSize.Source, Gauge)]
     private let fleetSlots: Gauge
     private let fleetSlotHeld: Gauge
     private let perSignal = Mutex<[SignalKind: SignalSeries]>([:])
@@ -129,6 +137,10 @@ public final class AgentMetrics: Sendable {
         conflicts = CoreMetrics.Counter(label: "autotaint_api_conflicts_total", factory: factory)
         lastReloadSuccess = Gauge(label: "autotaint_config_last_reload_success", factory: factory)
         fleetSize = Gauge(label: "autotaint_fleet_size", factory: factory)
+        fleetScheduled = Gauge(label: "autotaint_fleet_scheduled", factory: factory)
+        fleetSizeSource = FleetSize.Source.allCases.map { source in
+            (source, Gauge(label: "autotaint_fleet_size_source", dimensions: [("source", source.rawValue)], factory: factory))
+        }
         fleetSlots = Gauge(label: "autotaint_fleet_slots", factory: factory)
         fleetSlotHeld = Gauge(label: "autotaint_fleet_slot_held", factory: factory)
         lastReloadSuccess.record(1)
@@ -150,8 +162,10 @@ public final class AgentMetrics: Sendable {
 
     /// The fleet guard after a step: N as last read, K in force (nil: guard off or N
     /// unknown), whether this node holds a slot.
-    public func fleet(size: Int?, slots: Int?, held: Bool) {
-        fleetSize.record(size ?? 0)
+    public func fleet(size: FleetSize?, slots: Int?, held: Bool) {
+        fleetSize.record(size?.nodes ?? 0)
+        fleetScheduled.record(size?.scheduled ?? 0)
+        for (source, gauge) in fleetSizeSource { gauge.record(size?.source == source ? 1 : 0) }
         fleetSlots.record(slots ?? 0)
         fleetSlotHeld.record(held ? 1 : 0)
     }

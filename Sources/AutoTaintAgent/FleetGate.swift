@@ -30,7 +30,15 @@ struct FleetGate {
     /// another writer); nil when it made none or each failed.
     private(set) var heardFromServer: Instant?
 
-    static let slotLabels = ["app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot"]
+    /// Every slot Lease's labels: `autotaint.dev/fleet` names the DaemonSet whose fleet it
+    /// serves, so `findFree` reads only its own fleet's slots.
+    static func slotLabels(fleet daemonSet: String) -> [String: String] {
+        ["app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot", FleetSlots.fleetLabel: daemonSet]
+    }
+
+    /// Every fleet's slots, for `findOwn` (one LIST at start, only when the Node carries a
+    /// hard own taint): by role and not by fleet, so a slot written before slots had the
+    /// fleet label is found too; the name and the label then tell the fleet.
     static let slotSelector = "autotaint.dev/role=fleet-slot"
     /// Set by every write that changes the holder: `held`, `free` on release, `retired` on
     /// the release of a slot at or beyond K (never offered again unless K grows and a
@@ -40,7 +48,9 @@ struct FleetGate {
         case held, free, retired
     }
 
-    static let freeSelector = slotSelector + ",\(stateLabel)=\(SlotState.free.rawValue)"
+    static func freeSelector(fleet daemonSet: String) -> String {
+        slotSelector + ",\(FleetSlots.fleetLabel)=\(daemonSet),\(stateLabel)=\(SlotState.free.rawValue)"
+    }
     /// How late a tick may reach the guard and still date its first request.
     static let onTime = Duration.milliseconds(100)
 
@@ -85,15 +95,17 @@ struct FleetGate {
             // fall due on the ticks they should. A send dated early only makes its holder
             // give up sooner; a late tick's is dated at most `onTime` early.
             let sentAt = number == 0 ? min(max(tick, now - Self.onTime), now) : now
-            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now) else { break }
+            guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now,
+                                            onset: .random(in: 0..<1)) else { break }
             let outcome = await perform(request, fleet)
+            let previousSize = policy.fleetSize
             policy.record(outcome, of: request, fleet, sentAt: sentAt, at: clock(), jitter: .random(in: 0..<1))
             if case let .failed(failure) = outcome {
                 metrics?.fleetFailure(failure.cause)
             } else {
                 heardFromServer = clock()
             }
-            log(request, outcome)
+            log(request, outcome, fleet, previousSize: previousSize)
         }
         let slots = policy.slots(fleet)
         let held = policy.holdsSlot(fleet, at: clock())
@@ -122,33 +134,37 @@ struct FleetGate {
         do throws(KubeError) {
             switch request {
             case .readFleetSize:
-                return .fleetSize(try await api.fleetSize(namespace: namespace, daemonSet: fleet.daemonSet))
+                let counts = try await api.daemonSetCounts(namespace: namespace, daemonSet: fleet.daemonSet)
+                return .fleetSize(FleetSize.live(counts))
             case .findOwn:
                 let own = try await api.leases(namespace: namespace, labelSelector: Self.slotSelector, limit: nil).lazy
-                    .compactMap { lease in FleetSlots.index(ofLease: lease.name).map { ($0, lease) } }
+                    .compactMap { lease in self.slotIndex(lease, fleet).map { ($0, lease) } }
                     .first { $0.1.spec.holderIdentity == policy.identity }
                 return own.map { .own(index: $0.0, Self.record($0.1)) } ?? .noOwn
             case let .probe(index):
-                return .seen(try await api.lease(namespace: namespace, name: FleetSlots.leaseName(index)).map(Self.record))
+                let name = FleetSlots.leaseName(index, fleet: fleet.daemonSet)
+                return .seen(try await api.lease(namespace: namespace, name: name).map(Self.record))
             case .findFree:
-                let offered = try await api.leases(namespace: namespace, labelSelector: Self.freeSelector, limit: Self.freePage)
-                    .compactMap { lease in FleetSlots.index(ofLease: lease.name).map { (index: $0, record: Self.record(lease)) } }
+                let offered = try await api.leases(namespace: namespace, labelSelector: Self.freeSelector(fleet: fleet.daemonSet),
+                                                   limit: Self.freePage)
+                    .compactMap { lease in self.slotIndex(lease, fleet).map { (index: $0, record: Self.record(lease)) } }
                 let slots = policy.slots(fleet) ?? 0
                 return FleetSlots.offeredSlot(offered, identity: policy.identity, slots: slots)
                     .map { .offered(index: $0.index, $0.record) } ?? .noneOffered
             case let .create(index):
-                let lease = Lease(name: FleetSlots.leaseName(index), labels: Self.slotLabels.merging([Self.stateLabel: SlotState.held.rawValue]) { $1 },
+                let labels = Self.slotLabels(fleet: fleet.daemonSet).merging([Self.stateLabel: SlotState.held.rawValue]) { $1 }
+                let lease = Lease(name: FleetSlots.leaseName(index, fleet: fleet.daemonSet), labels: labels,
                                   spec: holderSpec(fleet, transitions: 0))
                 return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
             case let .take(index, resourceVersion, transitions):
-                return try await update(index, resourceVersion, state: .held, holderSpec(fleet, transitions: transitions))
+                return try await update(index, resourceVersion, fleet, state: .held, holderSpec(fleet, transitions: transitions))
             case let .renew(holding):
-                return try await update(holding.index, holding.resourceVersion, state: nil, LeaseSpec(
+                return try await update(holding.index, holding.resourceVersion, fleet, state: nil, LeaseSpec(
                     holderIdentity: policy.identity, leaseDurationSeconds: Int(fleet.leaseDuration.components.seconds),
                     renewTime: MicroTime.now()))
             case let .release(holding):
                 let retired = policy.slots(fleet).map { holding.index >= $0 } ?? false
-                return try await update(holding.index, holding.resourceVersion, state: retired ? .retired : .free,
+                return try await update(holding.index, holding.resourceVersion, fleet, state: retired ? .retired : .free,
                                         LeaseSpec(holderIdentity: ""))
             }
         } catch where error.kind == .conflict {
@@ -158,15 +174,25 @@ struct FleetGate {
         }
     }
 
-    /// `state`: the new `stateLabel`, nil to keep it.
-    private func update(_ index: Int, _ resourceVersion: String, state: SlotState?, _ spec: LeaseSpec)
-        async throws(KubeError) -> SlotPolicy.Outcome
+    /// `state`: the new `stateLabel`, nil to keep it. Every write also sets the fleet
+    /// label, so a slot from before it had one gets it with its first write.
+    private func update(_ index: Int, _ resourceVersion: String, _ fleet: Config.Fleet, state: SlotState?,
+                        _ spec: LeaseSpec) async throws(KubeError) -> SlotPolicy.Outcome
     {
         guard !dryRun else { return .written(resourceVersion: resourceVersion) }
+        var labels = [FleetSlots.fleetLabel: fleet.daemonSet]
+        if let state { labels[Self.stateLabel] = state.rawValue }
         let lease = try await api.updateLease(
-            namespace: namespace, name: FleetSlots.leaseName(index), resourceVersion: resourceVersion,
-            labels: state.map { [Self.stateLabel: $0.rawValue] } ?? [:], spec)
+            namespace: namespace, name: FleetSlots.leaseName(index, fleet: fleet.daemonSet),
+            resourceVersion: resourceVersion, labels: labels, spec)
         return .written(resourceVersion: lease.resourceVersion)
+    }
+
+    /// The slot index of `lease` if it is one of this fleet's: its name and its fleet label
+    /// (or none, from before the label) agree.
+    private func slotIndex(_ lease: Lease, _ fleet: Config.Fleet) -> Int? {
+        guard FleetSlots.fleet(ofLeaseLabels: lease.labels) == fleet.daemonSet else { return nil }
+        return FleetSlots.index(ofLease: lease.name, fleet: fleet.daemonSet)
     }
 
     private func holderSpec(_ fleet: Config.Fleet, transitions: Int) -> LeaseSpec {
@@ -193,16 +219,23 @@ struct FleetGate {
         return FleetFailure(cause, error.description)
     }
 
-    private func log(_ request: SlotPolicy.Request, _ outcome: SlotPolicy.Outcome) {
+    private func log(_ request: SlotPolicy.Request, _ outcome: SlotPolicy.Outcome, _ fleet: Config.Fleet,
+                     previousSize: FleetSize?) {
         let would = dryRun ? "would " : ""
         switch (request, outcome) {
+        case let (.readFleetSize, .fleetSize(size)) where size != previousSize:
+            logger.info("fleet size", metadata: [
+                "daemonSet": "\(fleet.daemonSet)", "nodes": "\(size.nodes)", "from": "\(size.origin)",
+                "slots": "\(FleetSlots.count(fleetSize: size.nodes, fleet).map(String.init) ?? "off")",
+            ])
         case let (.create(index), .written), let (.take(index, _, _), .written):
-            logger.info("\(would)acquire fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(index))"])
+            logger.info("\(would)acquire fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(index, fleet: fleet.daemonSet))"])
         case let (.release(holding), .written):
-            logger.info("\(would)release fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(holding.index))"])
+            logger.info("\(would)release fleet slot",
+                        metadata: ["lease": "\(FleetSlots.leaseName(holding.index, fleet: fleet.daemonSet))"])
         case let (.renew(holding), .conflict):
             logger.warning("fleet slot lost: its Lease changed under this node",
-                           metadata: ["lease": "\(FleetSlots.leaseName(holding.index))"])
+                           metadata: ["lease": "\(FleetSlots.leaseName(holding.index, fleet: fleet.daemonSet))"])
         case let (_, .failed(failure)):
             logger.warning("fleet guard request failed", metadata: [
                 "cause": "\(failure.cause.rawValue)", "error": "\(failure.detail)",

@@ -1,3 +1,4 @@
+import AutoTaintCore
 import KubeClient
 
 /// The Node of `run --dry-run` when no cluster is configured: a Node with no taints and
@@ -29,7 +30,9 @@ public struct OfflineNodeAPI: NodeAPI, FleetAPI {
         throw offline("POST", "events")
     }
 
-    public func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int { 1 }
+    public func daemonSetCounts(namespace: String, daemonSet: String) async throws(KubeError) -> DaemonSetCounts {
+        DaemonSetCounts(desired: 1, ready: 1)
+    }
 
     public func lease(namespace: String, name: String) async throws(KubeError) -> Lease? { nil }
 

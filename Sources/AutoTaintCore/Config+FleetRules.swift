@@ -28,6 +28,9 @@ extension Config {
         if !KubernetesNames.isDNSSubdomain(fleet.daemonSet) {
             found.append(RuleViolation("fleet.daemonSet",
                 "\"\(fleet.daemonSet)\" is not a DaemonSet name: it must be a DNS subdomain: \(KubernetesNames.dnsSubdomainRule)"))
+        } else if !KubernetesNames.isLabelValue(fleet.daemonSet) {
+            found.append(RuleViolation("fleet.daemonSet",
+                "\"\(fleet.daemonSet)\" is \(fleet.daemonSet.count) characters: at most 63, since it is the value of the slot Leases' label \(FleetSlots.fleetLabel)"))
         }
         return found
     }

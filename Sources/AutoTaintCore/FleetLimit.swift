@@ -37,18 +37,19 @@ public enum FleetLimit {
         return limited
     }
 
-    /// Why a node that wants a slot has none, as its conditions say it.
-    public static func shortageText(_ shortage: SlotPolicy.Shortage?, fleetSize: Int?, slots: Int?, _ fleet: Config.Fleet)
-        -> String
+    /// Why a node that wants a slot has none, as its conditions say it; N says where it came
+    /// from: `fleet limit: 4 of 14 nodes (30%) hold a slot (N: 14 ready of 20 scheduled)`.
+    public static func shortageText(_ shortage: SlotPolicy.Shortage?, fleetSize: FleetSize?, slots: Int?,
+                                    _ fleet: Config.Fleet) -> String
     {
         switch shortage {
         case let .failed(failure):
             return "fleet guard: no slot: \(failure.summary)"
         case .limitReached, nil:
             guard let fleetSize, let slots else { return "fleet guard: no slot yet" }
-            let byPercent = FleetSlots.byPercent(fleetSize: fleetSize, fleet.maxTaintedPercent)
+            let byPercent = FleetSlots.byPercent(fleetSize: fleetSize.nodes, fleet.maxTaintedPercent)
             let limit = slots < byPercent ? "maxTainted \(slots)" : "\(numberText(fleet.maxTaintedPercent))%"
-            return "fleet limit: \(slots) of \(fleetSize) nodes (\(limit)) hold a slot"
+            return "fleet limit: \(slots) of \(fleetSize.nodes) nodes (\(limit)) hold a slot (N: \(fleetSize.origin))"
         }
     }
 }

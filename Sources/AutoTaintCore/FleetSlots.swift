@@ -21,10 +21,19 @@ public enum FleetSlots {
     /// The longest wait between two attempts of a node without a slot: N × 300 ms, at
     /// least 5 s and at most 30 min. It grows with the fleet so that all waiting nodes
     /// together stay within the API budget (README "The fleet guard": at 5,000 nodes the
-    /// 3,500 waiting ones make ≈ 9 requests/s, 3 an attempt every 1,125 s on average).
+    /// 3,500 waiting ones make ≈ 6 requests/s, 2 an attempt every 1,125 s on average).
     public static func retryCap(fleetSize: Int) -> Duration {
         let cap = Duration.milliseconds(300) * max(fleetSize, 0)
         return min(max(cap, .seconds(5)), .seconds(1800))
+    }
+
+    /// The window over which a node entering pressure spreads its first attempt: N × 50 ms,
+    /// at most 30 min. Nodes entering pressure together then start about 20 attempts a
+    /// second whatever N is (5,000 nodes: over 250 s, the K-th slot taken after about
+    /// 75 s), where they all started in the same second before. A small fleet hardly
+    /// waits: 1 s at 20 nodes.
+    public static func onsetWindow(fleetSize: Int) -> Duration {
+        min(Duration.milliseconds(50) * max(fleetSize, 0), .seconds(1800))
     }
 
     /// Of the slots a LIST offered as free, the one this node takes: below K, with no
@@ -50,17 +59,29 @@ public enum FleetSlots {
         return Int(hash % UInt64(max(slots, 1)))
     }
 
-    /// `autotaint-slot-<i>`.
-    public static func leaseName(_ index: Int) -> String { "autotaint-slot-\(index)" }
+    /// `<daemonSet>-slot-<i>`: the slots of the fleet `daemonSet` spans, so fleets of several
+    /// DaemonSets (one per node pool or zone) keep separate budgets in one namespace.
+    public static func leaseName(_ index: Int, fleet daemonSet: String) -> String { "\(daemonSet)-slot-\(index)" }
 
-    /// The index in a slot Lease's name, nil for any other name.
-    public static func index(ofLease name: String) -> Int? {
-        guard name.hasPrefix("autotaint-slot-") else { return nil }
-        let digits = name.dropFirst("autotaint-slot-".count)
+    /// The index in the name of one of `daemonSet`'s slot Leases, nil for any other name.
+    public static func index(ofLease name: String, fleet daemonSet: String) -> Int? {
+        let prefix = "\(daemonSet)-slot-"
+        guard name.hasPrefix(prefix) else { return nil }
+        let digits = name.dropFirst(prefix.count)
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
               digits == "0" || digits.first != "0" else { return nil }
         return Int(digits)
     }
+
+    /// The fleet a slot Lease belongs to: its `autotaint.dev/fleet` label, or `autotaint` for
+    /// a Lease written before slots were named by their DaemonSet (`autotaint-slot-<i>`,
+    /// unlabelled), which is the default DaemonSet's, so an upgrade keeps its slots.
+    public static func fleet(ofLeaseLabels labels: [String: String]) -> String {
+        labels[fleetLabel] ?? legacyFleet
+    }
+
+    public static let fleetLabel = "autotaint.dev/fleet"
+    static let legacyFleet = "autotaint"
 }
 
 /// A slot Lease as the guard reads it.

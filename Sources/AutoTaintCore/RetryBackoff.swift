@@ -49,6 +49,13 @@ public struct RetryBackoff: Equatable, Sendable {
         notBefore = now + delayAfterFailure(jitter: jitter)
     }
 
+    /// Counts a failure that more attempts soon would not cure: the next attempt waits the
+    /// cap's period at once, spread as `spread` says.
+    public mutating func recordFailureAtCap(at now: Instant, jitter: Double) {
+        failures += 1
+        notBefore = now + spreading(cap, jitter: jitter)
+    }
+
     /// For a loop that sleeps between attempts: counts a failure and returns how long to
     /// wait before the next attempt.
     public mutating func delayAfterFailure(jitter: Double) -> Duration {
@@ -59,7 +66,10 @@ public struct RetryBackoff: Equatable, Sendable {
             period *= growth
             grown += 1
         }
-        if period > cap { period = cap }
+        return spreading(min(period, cap), jitter: jitter)
+    }
+
+    private func spreading(_ period: Duration, jitter: Double) -> Duration {
         let share = min(max(jitter, 0), 1)
         return switch spread {
         case .equal: period / 2 + period / 2 * share

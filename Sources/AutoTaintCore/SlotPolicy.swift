@@ -3,14 +3,21 @@
 /// what each outcome changes. No I/O and no clock of its own: the agent's `FleetGate`
 /// runs the requests and feeds the outcomes back, tests feed tables.
 ///
+/// - N: read once at start (for the onset window below, and the slots to look at), then
+///   before any write that takes a slot when it is over a minute old, and by a holder
+///   every 75 s, so that a K that shrank is noticed in time (`fleetSizeMaxAge`).
+/// - Onset: a node entering pressure spreads its first attempt over
+///   `FleetSlots.onsetWindow` (N × 50 ms): nodes entering pressure together start about
+///   20 attempts a second at any N, not all in the same second.
 /// - Acquire, one attempt: probe the slot this node watches (GET) when it is new to it
 ///   or could have expired since; absent → create it, free or this node's → take it with
 ///   its resourceVersion. Held by another node → ask for free slots (a LIST by the
 ///   free-state label, `findFree`) and take the one offered. A 409 means another node
 ///   won: the next slot at once, at most `requestsPerAttempt` requests an attempt. An
-///   attempt that ends without a slot waits with jittered backoff, capped by
-///   `FleetSlots.retryCap`. So a slot released anywhere is found by the next attempt of
-///   any waiting node, and a dead holder's by the node watching it.
+///   attempt that found every slot it looked at held waits between half and all of
+///   `FleetSlots.retryCap` (slots come free only as holders leave pressure); one cut
+///   short by 409s or failures backs off from 1 s. So a slot released anywhere is found
+///   by the next attempt of any waiting node, and a dead holder's by the node watching it.
 /// - Expiry, as client-go's leader election judges it: a slot held by another node is
 ///   expired once this node has seen its record unchanged for the record's lease duration,
 ///   never by comparing `renewTime` with a clock. A waiting node stays on the slot it
@@ -59,7 +66,7 @@ public struct SlotPolicy: Equatable, Sendable {
     }
 
     public enum Outcome: Equatable, Sendable {
-        case fleetSize(Int)
+        case fleetSize(FleetSize)
         /// `findOwn`: this node's slot, if a Lease names it as holder.
         case own(index: Int, SlotRecord)
         case noOwn
@@ -89,8 +96,12 @@ public struct SlotPolicy: Equatable, Sendable {
     /// Set while waiting, once an attempt has ended without a slot.
     public private(set) var shortage: Shortage?
     /// N as last read, and when.
-    public private(set) var fleetSize: Int?
+    public private(set) var fleetSize: FleetSize?
     private var fleetSizeReadAt: Instant?
+    /// Whether the read at start is still to come.
+    private var startReadPending = true
+    /// Entering pressure: the first attempt waits until then (`FleetSlots.onsetWindow`).
+    private var onsetAttemptAt: Instant?
     private var findOwnPending: Bool
     private var cursor: Int?
     /// The slot this node watches for expiry: its record and since when it is unchanged.
@@ -123,14 +134,15 @@ public struct SlotPolicy: Equatable, Sendable {
     }
 
 
-    /// How old N may be: a minute when acquiring, ten while holding (a holder only needs
-    /// it to notice that K shrank, and 1,500 holders reading it every minute would be 25
-    /// requests/s at the API server; every ten, 2.5).
-    static let fleetSizeMaxAge = (acquiring: Duration.seconds(60), holding: Duration.seconds(600))
+    /// How old N may be: a minute before a write that takes a slot; 75 s while holding,
+    /// so a holder beyond a K that shrank is soft within 90 s of the DaemonSet's status
+    /// change (75 s, then a tick's write). 1,500 holders reading it every 75 s are 20
+    /// requests/s at the API server.
+    static let fleetSizeMaxAge = (acquiring: Duration.seconds(60), holding: Duration.seconds(75))
 
     /// K from the last N read under `fleet`; nil before any read or with the guard off.
     public func slots(_ fleet: Config.Fleet) -> Int? {
-        fleetSize.flatMap { FleetSlots.count(fleetSize: $0, fleet) }
+        fleetSize.flatMap { FleetSlots.count(fleetSize: $0.nodes, fleet) }
     }
 
     /// Whether the node may carry hard taints now: it holds a slot below K whose renewal
@@ -145,14 +157,21 @@ public struct SlotPolicy: Equatable, Sendable {
     }
 
     /// The next request, or nil when none is due. `wanted`: a signal wants a hard taint.
-    /// `mayRelease`: the Node is known to carry no hard own taint.
-    public mutating func next(wanted: Bool, mayRelease: Bool, _ fleet: Config.Fleet, at now: Instant) -> Request? {
+    /// `mayRelease`: the Node is known to carry no hard own taint. `onset` in 0..<1: where
+    /// in the onset window a first attempt goes, should pressure begin now.
+    public mutating func next(wanted: Bool, mayRelease: Bool, _ fleet: Config.Fleet, at now: Instant,
+                              onset: Double) -> Request? {
         switch phase {
         case .idle:
-            guard wanted else { return lostSlotRequest(mayRelease: mayRelease, at: now) }
+            guard wanted else {
+                if startReadPending && fleet.isEnabled && lostSlot == nil { return .readFleetSize }
+                return lostSlotRequest(mayRelease: mayRelease, at: now)
+            }
             phase = .waiting
             attempt = Attempt()
-            return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
+            let window = FleetSlots.onsetWindow(fleetSize: fleetSize?.nodes ?? 0)
+            onsetAttemptAt = findOwnPending ? nil : now + window * min(max(onset, 0), 1)
+            return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now, onset: onset)
         case let .holding(holding):
             if Self.givenUp(holding, fleet, at: now) {
                 // Its own slot first: it may well still be its own when the server answers.
@@ -160,7 +179,7 @@ public struct SlotPolicy: Equatable, Sendable {
                 phase = .waiting
                 cursor = holding.index
                 attempt = Attempt()
-                return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now)
+                return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now, onset: onset)
             }
             let beyondLimit = slots(fleet).map { holding.index >= $0 } ?? false
             if (!wanted || beyondLimit || !fleet.isEnabled) && mayRelease { return .release(holding) }
@@ -172,15 +191,22 @@ public struct SlotPolicy: Equatable, Sendable {
                 phase = .idle
                 shortage = nil
                 probed = nil
+                onsetAttemptAt = nil
                 attemptBackoff.recordSuccess()
                 return lostSlotRequest(mayRelease: mayRelease, at: now)
             }
-            guard attemptBackoff.allows(at: now) else { return nil }
-            if fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.acquiring) { return .readFleetSize }
+            guard attemptBackoff.allows(at: now), onsetAttemptAt.map({ now >= $0 }) ?? true else { return nil }
+            if fleetSize == nil { return .readFleetSize }
             if findOwnPending { return .findOwn }
             guard let slots = slots(fleet) else { return nil }
             let index = (cursor ?? FleetSlots.firstSlot(for: identity, slots: slots)) % slots
             cursor = index
+            // A node that finds every slot held spends no read of N (K from an older N
+            // only chooses where to look); one that found a slot to take reads it first
+            // unless fresh, so it never takes one beyond a K that shrank.
+            if probed != nil && fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.acquiring) {
+                return .readFleetSize
+            }
             switch probed {
             case .absent:
                 return .create(index)
@@ -192,7 +218,7 @@ public struct SlotPolicy: Equatable, Sendable {
                 if let request = attemptStep(index, at: now) { return request }
                 // `record` ends an attempt with nothing left to do; this only catches one
                 // whose K changed under it.
-                endAttempt(.limitReached, at: now, jitter: 0.5)
+                endAttempt(.limitReached, at: now, jitter: 0.5, everySlotHeld: false)
                 return nil
             }
         }
@@ -235,6 +261,7 @@ public struct SlotPolicy: Equatable, Sendable {
         _ outcome: Outcome, of request: Request, _ fleet: Config.Fleet, sentAt: Instant, at now: Instant, jitter: Double
     ) {
         if case .waiting = phase { attempt.requests += 1 }
+        if case .readFleetSize = request { startReadPending = false }
         if case .idle = phase, lostSlot != nil {
             recordLostSlot(outcome, of: request, at: now, jitter: jitter)
             return
@@ -243,9 +270,18 @@ public struct SlotPolicy: Equatable, Sendable {
         case let (.readFleetSize, .fleetSize(size)):
             fleetSize = size
             fleetSizeReadAt = now
-            attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size)
-            // Not counted: the read is what an attempt starts with.
-            if case .waiting = phase { attempt.requests -= 1 }
+            attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size.nodes)
+            if case .waiting = phase {
+                // Not counted: the read only checks K. The slot found is beyond a K that
+                // shrank: start over from this node's first slot of the new K.
+                attempt.requests -= 1
+                if let cursor, let slots = slots(fleet), cursor >= slots {
+                    self.cursor = nil
+                    probed = nil
+                    watched = nil
+                    attempt = Attempt()
+                }
+            }
         case let (.findOwn, .own(index, record)):
             findOwnPending = false
             cursor = index
@@ -273,7 +309,9 @@ public struct SlotPolicy: Equatable, Sendable {
             cursor = index + 1
             attempt.probed = false
             attempt.listedFree = false
-            if attempt.requests >= Self.requestsPerAttempt { endAttempt(.limitReached, at: now, jitter: jitter) }
+            if attempt.requests >= Self.requestsPerAttempt {
+                endAttempt(.limitReached, at: now, jitter: jitter, everySlotHeld: false)
+            }
         case let (.renew(holding), .written(resourceVersion)):
             var renewed = holding
             renewed.resourceVersion = resourceVersion
@@ -302,15 +340,16 @@ public struct SlotPolicy: Equatable, Sendable {
             }
         case let (_, .failed(failure)):
             if case .holding = phase { return }  // a failed size read keeps the slot
+            if case .idle = phase { return }  // the read at start: the first attempt reads it
             probed = nil
-            endAttempt(.failed(failure), at: now, jitter: jitter)
+            endAttempt(.failed(failure), at: now, jitter: jitter, everySlotHeld: false)
         default:
             // An outcome that does not answer the request: the caller's bug; nothing changes.
             break
         }
         if case .waiting = phase, probed == nil, let cursor, let slots = slots(fleet),
            attemptStep(cursor % slots, at: now) == nil {
-            endAttempt(.limitReached, at: now, jitter: jitter)
+            endAttempt(.limitReached, at: now, jitter: jitter, everySlotHeld: attempt.listedFree)
         }
     }
 
@@ -360,6 +399,7 @@ public struct SlotPolicy: Equatable, Sendable {
 
     private mutating func hold(_ holding: Holding) {
         if lostSlot?.index == holding.index { lostSlot = nil }
+        onsetAttemptAt = nil
         phase = .holding(holding)
         shortage = nil
         probed = nil
@@ -391,10 +431,19 @@ public struct SlotPolicy: Equatable, Sendable {
         case acquirable(SlotRecord)
     }
 
-    private mutating func endAttempt(_ shortage: Shortage, at now: Instant, jitter: Double) {
+    /// `everySlotHeld`: the attempt saw its slot held and no free one offered, so none
+    /// comes free before a holder leaves pressure: the next attempt waits half to all of
+    /// the cap, never the short backoff that would have every waiting node of a spike
+    /// retry within its first minute.
+    private mutating func endAttempt(_ shortage: Shortage, at now: Instant, jitter: Double, everySlotHeld: Bool) {
         self.shortage = shortage
         attempt = Attempt()
-        attemptBackoff.recordFailure(at: now, jitter: jitter)
+        onsetAttemptAt = nil
+        if everySlotHeld {
+            attemptBackoff.recordFailureAtCap(at: now, jitter: jitter)
+        } else {
+            attemptBackoff.recordFailure(at: now, jitter: jitter)
+        }
     }
 
     /// When the policy next wants to act on its own (renewal, the next attempt); nil when
@@ -403,8 +452,9 @@ public struct SlotPolicy: Equatable, Sendable {
         switch phase {
         case .idle: lostSlot.map { lost in attemptBackoff.notBefore ?? lost.since }
         case let .holding(holding):
-            max(holding.renewedAt + fleet.leaseDuration / 3, renewBackoff.notBefore ?? holding.renewedAt)
-        case .waiting: attemptBackoff.notBefore
+            min(max(holding.renewedAt + fleet.leaseDuration / 3, renewBackoff.notBefore ?? holding.renewedAt),
+                fleetSizeReadAt.map { $0 + Self.fleetSizeMaxAge.holding } ?? holding.renewedAt)
+        case .waiting: [attemptBackoff.notBefore, onsetAttemptAt].compactMap { $0 }.max()
         }
     }
 }

@@ -1,14 +1,16 @@
+import AutoTaintCore
+
 /// What the fleet guard does with the API server: read its DaemonSet's size, and read and
 /// write slot Leases in the agent's namespace. Each call is one request (plus one retry
 /// after a 401 with a re-read token), as in `NodeAPI`.
 public protocol FleetAPI: Sendable {
-    /// `status.desiredNumberScheduled` of the DaemonSet (0 when the status has none yet).
-    func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int
+    /// The DaemonSet's counts that make N (`FleetSize.live`).
+    func daemonSetCounts(namespace: String, daemonSet: String) async throws(KubeError) -> DaemonSetCounts
 
     /// The Lease, nil when there is none (404).
     func lease(namespace: String, name: String) async throws(KubeError) -> Lease?
 
-    /// The Leases matching `labelSelector` (e.g. `autotaint.dev/role=fleet-slot`), at most
+    /// The Leases matching `labelSelector` (e.g. `autotaint.dev/role=fleet-slot,autotaint.dev/fleet=autotaint`), at most
     /// `limit` of them when it is set (the first page, in the server's name order).
     func leases(namespace: String, labelSelector: String, limit: Int?) async throws(KubeError) -> [Lease]
 

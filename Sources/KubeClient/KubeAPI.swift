@@ -1,3 +1,4 @@
+import AutoTaintCore
 import CoreMetrics
 import CurlHTTP
 import FoundationEssentials
@@ -85,11 +86,15 @@ public final class KubeAPI: NodeAPI, FleetAPI {
         NodeWatcher(api: self, name: name).updates()
     }
 
-    public func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int {
+    public func daemonSetCounts(namespace: String, daemonSet: String) async throws(KubeError) -> DaemonSetCounts {
         let path = "/apis/apps/v1/namespaces/\(namespace.percentEncoded)/daemonsets/\(daemonSet.percentEncoded)"
-        let object = try await connection.fetch(DaemonSetStatusOnly.self, APIRequest(
+        let object = try await connection.fetch(DaemonSetFleetFields.self, APIRequest(
             verb: "GET", path: path, resource: "daemonsets/\(daemonSet)"))
-        return object.status?.desiredNumberScheduled ?? 0
+        guard let counts = object.counts else {
+            throw KubeError(kind: .undecodable, verb: "GET", resource: "daemonsets/\(daemonSet)",
+                            message: "spec.updateStrategy.rollingUpdate.maxUnavailable is neither a count nor a percentage")
+        }
+        return counts
     }
 
     public func lease(namespace: String, name: String) async throws(KubeError) -> Lease? {

@@ -1,3 +1,5 @@
+import AutoTaintCore
+
 /// A `coordination.k8s.io/v1` Lease, as far as the fleet guard's slots use one.
 public struct Lease: Sendable, Equatable {
     public var name: String
@@ -85,11 +87,66 @@ struct LeasePatch: Encodable {
     }
 }
 
-/// The DaemonSet's `status.desiredNumberScheduled`.
-struct DaemonSetStatusOnly: Decodable {
-    struct Status: Decodable {
-        var desiredNumberScheduled: Int?
+/// What the fleet guard reads of a DaemonSet (`DaemonSetCounts`); absent fields are 0, as Go
+/// leaves an omitempty count out at 0.
+struct DaemonSetFleetFields: Decodable {
+    struct Metadata: Decodable {
+        var generation: Int?
     }
 
+    struct Spec: Decodable {
+        struct UpdateStrategy: Decodable {
+            struct RollingUpdate: Decodable {
+                var maxUnavailable: IntOrString?
+            }
+
+            var type: String?
+            var rollingUpdate: RollingUpdate?
+        }
+
+        var updateStrategy: UpdateStrategy?
+    }
+
+    struct Status: Decodable {
+        var desiredNumberScheduled: Int?
+        var numberReady: Int?
+        var numberAvailable: Int?
+        var updatedNumberScheduled: Int?
+        var observedGeneration: Int?
+    }
+
+    /// `3` or `"10%"`.
+    enum IntOrString: Decodable {
+        case int(Int)
+        case string(String)
+
+        init(from decoder: any Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let number = try? value.decode(Int.self) {
+                self = .int(number)
+            } else {
+                self = .string(try value.decode(String.self))
+            }
+        }
+    }
+
+    var metadata: Metadata?
+    var spec: Spec?
     var status: Status?
+
+    /// The counts, or nil when maxUnavailable is neither a count nor a percentage.
+    var counts: DaemonSetCounts? {
+        let maxUnavailable: IntOrPercent? = switch spec?.updateStrategy?.rollingUpdate?.maxUnavailable {
+        case nil: .count(1)  // the API server's default
+        case let .int(count): .count(count)
+        case let .string(text): IntOrPercent(text)
+        }
+        guard let maxUnavailable else { return nil }
+        return DaemonSetCounts(
+            desired: status?.desiredNumberScheduled ?? 0, ready: status?.numberReady ?? 0,
+            available: status?.numberAvailable ?? 0, updated: status?.updatedNumberScheduled ?? 0,
+            generation: metadata?.generation ?? 0, observedGeneration: status?.observedGeneration ?? 0,
+            rollingUpdate: (spec?.updateStrategy?.type ?? "RollingUpdate") == "RollingUpdate",
+            maxUnavailable: maxUnavailable)
+    }
 }

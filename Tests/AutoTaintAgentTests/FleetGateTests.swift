@@ -11,24 +11,27 @@ import Testing
 actor FakeFleetAPI: FleetAPI {
     private(set) var leases: [String: Lease] = [:]
     private(set) var requests: [String] = []
-    var desired = 10
+    var counts = DaemonSetCounts(desired: 10, ready: 10)
     private var version = 100
     private var failure: KubeError?
 
     func failAll(_ error: KubeError?) { failure = error }
     func clearRequests() { requests = [] }
-    func setDesired(_ size: Int) { desired = size }
-    /// Another node's write: `holder` takes slot `name`; an empty holder is its release.
-    func hold(_ name: String, by holder: String) {
+    func setCounts(_ counts: DaemonSetCounts) { self.counts = counts }
+    /// Another node's write: `holder` takes slot `name` of `fleet`; an empty holder is its
+    /// release. `fleet` nil: a slot from before the fleet label.
+    func hold(_ name: String, by holder: String, fleet: String? = "autotaint") {
         version += 1
-        let state = [FleetGate.stateLabel: holder.isEmpty ? "free" : "held"]
-        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: FleetGate.slotLabels.merging(state) { $1 },
+        var labels = FleetGate.slotLabels(fleet: fleet ?? "")
+        labels[FleetGate.stateLabel] = holder.isEmpty ? "free" : "held"
+        if fleet == nil { labels[FleetSlots.fleetLabel] = nil }
+        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: labels,
                              spec: LeaseSpec(holderIdentity: holder, leaseDurationSeconds: 120))
     }
 
-    func fleetSize(namespace: String, daemonSet: String) async throws(KubeError) -> Int {
+    func daemonSetCounts(namespace: String, daemonSet: String) async throws(KubeError) -> DaemonSetCounts {
         try exchange("GET daemonset")
-        return desired
+        return counts
     }
 
     func lease(namespace: String, name: String) async throws(KubeError) -> Lease? {
@@ -89,6 +92,7 @@ private let hard = config.signals.cpu.taint
 private let soft = TaintSpec(key: hard.key, value: hard.value, effect: .preferNoSchedule)
 private let start = ContinuousClock.now
 private func at(_ seconds: Int) -> Instant { start + .seconds(seconds) }
+private func slotName(_ index: Int) -> String { FleetSlots.leaseName(index, fleet: "autotaint") }
 
 private func view(pressure: Bool) -> DesiredNodeView {
     DesiredNodeView(
@@ -127,16 +131,17 @@ private func setUp(taints: [Taint] = [], dryRun: Bool = false) async -> (FakeNod
 
 /// Every slot of K = 3 (N = 10) held by other nodes.
 private func fillSlots(_ fleet: FakeFleetAPI) async {
-    for index in 0..<3 { await fleet.hold(FleetSlots.leaseName(index), by: "node-other-\(index)") }
+    for index in 0..<3 { await fleet.hold(slotName(index), by: "node-other-\(index)") }
 }
 
 @Suite("FleetGate: the guard between the view and the Node write")
 struct FleetGateTests {
-    @Test func notInPressureMakesNoGuardRequest() async {
+    /// N once, for the onset window should pressure come; nothing else.
+    @Test func notInPressureReadsNOnceAtStartAndNothingElse() async {
         let (_, fleet, state, clock) = await setUp()
         var sync = state
         for second in 0..<60 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
-        #expect(await fleet.requests == [])
+        #expect(await fleet.requests == ["GET daemonset"])
     }
 
     @Test func aFreeSlotLetsTheHardTaintThrough() async {
@@ -144,10 +149,13 @@ struct FleetGateTests {
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await nodes.node.taints == [Taint(hard)])
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["GET daemonset", "GET \(slot)", "POST \(slot)"])
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
-        #expect(await fleet.leases[slot]?.labels == FleetGate.slotLabels.merging([FleetGate.stateLabel: "held"]) { $1 })
+        #expect(await fleet.leases[slot]?.labels == [
+            "app.kubernetes.io/name": "autotaint", "autotaint.dev/role": "fleet-slot", "autotaint.dev/fleet": "autotaint",
+            "autotaint.dev/slot-state": "held",
+        ])
     }
 
     @Test func noSlotWritesPreferNoScheduleAndSaysWhy() async {
@@ -159,7 +167,7 @@ struct FleetGateTests {
         let condition = await nodes.node.conditions[0]
         #expect(condition.status == "True")
         #expect(condition.message
-            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 3 of 10 nodes (30%) hold a slot; PreferNoSchedule instead")
+            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 3 of 10 nodes (30%) hold a slot (N: 10 ready of 10 scheduled); PreferNoSchedule instead")
         let reasons = await nodes.events.map(\.reason)
         #expect(reasons == ["FleetLimitReached", "TaintAdded"])
         #expect(await nodes.events[0].kind == .warning)
@@ -177,7 +185,7 @@ struct FleetGateTests {
         // Released by its holder: not the slot this node watches, so only the LIST of free
         // slots finds it, at the next attempt (≤ 5 s at N = 10).
         let watched = FleetSlots.firstSlot(for: "node-1", slots: 3)
-        let released = FleetSlots.leaseName((watched + 1) % 3)
+        let released = slotName((watched + 1) % 3)
         await fleet.hold(released, by: "")
         for second in 1...5 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
@@ -198,7 +206,7 @@ struct FleetGateTests {
         await nodes.clearRequests()
         await clock.tick(&sync, view(pressure: false), config, at: at(1))
         #expect(await nodes.node.taints == [])
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["PATCH \(slot) holder= state=free"])
         #expect(await fleet.leases[slot]?.labels[FleetGate.stateLabel] == "free")
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
@@ -211,7 +219,7 @@ struct FleetGateTests {
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
         await fleet.clearRequests()
         for second in 1...60 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         // Due every 10 s from the acquisition, on the ticks at 10, 20, … 60 s (the fake
         // answers in no time; in a real run the acquisition may go out a moment after its
         // tick, and the first renewal is one tick late).
@@ -224,8 +232,8 @@ struct FleetGateTests {
     @Test func aTickThatReachesTheGuardLateDoesNotJudgeALiveHoldersSlotExpired() async {
         let (nodes, fleet, state, clock) = await setUp()
         let own = FleetSlots.firstSlot(for: "node-1", slots: 3)
-        let slot = FleetSlots.leaseName(own)
-        for other in 1...2 { await fleet.hold(FleetSlots.leaseName((own + other) % 3), by: "node-other-\(other)") }
+        let slot = slotName(own)
+        for other in 1...2 { await fleet.hold(slotName((own + other) % 3), by: "node-other-\(other)") }
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
@@ -279,11 +287,90 @@ struct FleetGateTests {
         #expect(await lost.node.taints == [Taint(soft)])
     }
 
+    /// Two DaemonSets in one namespace: the gpu pool's agent works on its own slots only,
+    /// and a free slot of the other fleet is not one of its own.
+    @Test func slotsAreNamedAndLabelledByTheirDaemonSet() async {
+        var gpu = config
+        gpu.fleet.daemonSet = "autotaint-gpu"
+        let (nodes, fleet, state, clock) = await setUp()
+        for index in 0..<3 {
+            await fleet.hold("autotaint-gpu-slot-\(index)", by: "node-other-\(index)", fleet: "autotaint-gpu")
+            await fleet.hold(slotName(index), by: "")
+        }
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), gpu, at: at(0))
+        #expect(await nodes.node.taints == [Taint(soft)])
+        let watched = FleetSlots.firstSlot(for: "node-1", slots: 3)
+        #expect(await fleet.requests == [
+            "GET daemonset", "GET autotaint-gpu-slot-\(watched)",
+            "LIST leases autotaint.dev/role=fleet-slot,autotaint.dev/fleet=autotaint-gpu,autotaint.dev/slot-state=free",
+        ])
+        // One of its own comes free: taken, under its own name and label.
+        await fleet.hold("autotaint-gpu-slot-\((watched + 1) % 3)", by: "", fleet: "autotaint-gpu")
+        for second in 1...5 { await clock.tick(&sync, view(pressure: true), gpu, at: at(second)) }
+        #expect(await nodes.node.taints == [Taint(hard)])
+        let taken = await fleet.leases["autotaint-gpu-slot-\((watched + 1) % 3)"]
+        #expect(taken?.spec.holderIdentity == "node-1")
+        #expect(taken?.labels[FleetSlots.fleetLabel] == "autotaint-gpu")
+        for index in 0..<3 { #expect(await fleet.leases[slotName(index)]?.spec.holderIdentity == "") }
+    }
+
+    /// An upgrade: the slot this node held under the old name scheme (`autotaint-slot-<i>`,
+    /// no fleet label) is the default fleet's; it is found at start, kept, and labelled.
+    @Test func aSlotFromBeforeTheFleetLabelIsFoundAndLabelled() async {
+        let (nodes, fleet, state, clock) = await setUp(taints: [Taint(hard)])
+        await fleet.hold(slotName(2), by: "node-1", fleet: nil)
+        await fleet.hold(slotName(0), by: "node-x", fleet: nil)
+        await fleet.hold(slotName(1), by: "node-y", fleet: nil)
+        // Another fleet's slot naming this node (a node that moved pools) is not its own.
+        await fleet.hold("autotaint-gpu-slot-0", by: "node-1", fleet: "autotaint-gpu")
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(hard)])
+        #expect(await fleet.requests.last == "PATCH \(slotName(2)) holder=node-1 state=held")
+        #expect(await fleet.leases[slotName(2)]?.labels[FleetSlots.fleetLabel] == "autotaint")
+        #expect(await fleet.leases["autotaint-gpu-slot-0"]?.spec.holderIdentity == "node-1")
+    }
+
+    /// A zone of 6 of 20 nodes down: 4 slots of the 14 left, and the condition says where
+    /// N came from.
+    @Test func aFailedZoneShrinksKAndTheConditionSaysWhy() async {
+        let (nodes, fleet, state, clock) = await setUp()
+        await fleet.setCounts(DaemonSetCounts(desired: 20, ready: 14, available: 14, updated: 20))
+        for index in 0..<4 { await fleet.hold(slotName(index), by: "node-other-\(index)") }
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(soft)])
+        #expect(await nodes.node.conditions[0].message
+            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 4 of 14 nodes (30%) hold a slot (N: 14 ready of 20 scheduled); PreferNoSchedule instead")
+    }
+
+    /// The holder of slot 5 of K = 6 when a zone fails (K 4): soft, then released, within
+    /// its 75 s re-read of N, and not before.
+    @Test func aHolderBeyondAShrunkKShedsAndReleasesWithinItsReread() async {
+        let (nodes, fleet, state, clock) = await setUp()
+        await fleet.setCounts(DaemonSetCounts(desired: 20, ready: 20, available: 20, updated: 20))
+        // Slot 5 is the only free one: node-1 takes it.
+        for index in 0..<5 { await fleet.hold(slotName(index), by: "node-other-\(index)") }
+        await fleet.hold(slotName(5), by: "")
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(hard)])
+        #expect(await fleet.leases[slotName(5)]?.spec.holderIdentity == "node-1")
+        await fleet.setCounts(DaemonSetCounts(desired: 20, ready: 14, available: 14, updated: 20))
+        for second in 1...74 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        #expect(await nodes.node.taints == [Taint(hard)])
+        for second in 75...77 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        #expect(await nodes.node.taints == [Taint(soft)])
+        #expect(await fleet.leases[slotName(5)]?.spec.holderIdentity == "")
+        #expect(await fleet.leases[slotName(5)]?.labels[FleetGate.stateLabel] == "retired")
+    }
+
     @Test func dryRunOnlyReads() async {
         let (nodes, fleet, state, clock) = await setUp(dryRun: true)
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         #expect(await fleet.requests == ["GET daemonset", "GET \(slot)"])
         #expect(await fleet.leases.isEmpty)
         #expect(await nodes.requests == [])
@@ -350,7 +437,7 @@ struct FleetGateTests {
 
     @Test func aSlotLostWhileCutOffIsReleasedOnceTheServerAnswers() async {
         var (nodes, fleet, sync, clock) = await loseTheSlot()
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         // Pressure ends while still cut off from the Leases: the taint goes, the slot stays
         // named after this node, which no longer counts it as its own.
         for second in 20...24 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
@@ -366,7 +453,7 @@ struct FleetGateTests {
 
     @Test func aSlotLostWhileCutOffIsTakenBackNotReleasedWhileStillInPressure() async {
         var (nodes, fleet, sync, clock) = await loseTheSlot()
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         // Still cut off from the Leases: the taint goes soft, the guard's attempts back off.
         for second in 20...26 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(soft)])
@@ -382,7 +469,7 @@ struct FleetGateTests {
 
     @Test func aLostSlotTakenByAnotherNodeIsLeftAlone() async {
         var (nodes, fleet, sync, clock) = await loseTheSlot()
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         for second in 20...24 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
         #expect(await nodes.node.taints == [])
         await fleet.hold(slot, by: "node-7")
@@ -410,7 +497,7 @@ struct FleetGateTests {
         let (_, fleet, state, clock) = await setUp()
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
-        let slot = FleetSlots.leaseName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
         await fleet.failAll(KubeError(kind: .serverError(503), verb: "PATCH", resource: "leases", message: "down"))
         await clock.tick(&sync, view(pressure: false), config, at: at(1))
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")

@@ -44,10 +44,42 @@ struct FleetSlotsTests {
     }
 
     @Test func leaseNamesRoundTrip() {
-        #expect(FleetSlots.leaseName(0) == "autotaint-slot-0")
-        #expect(FleetSlots.index(ofLease: "autotaint-slot-17") == 17)
+        #expect(FleetSlots.leaseName(0, fleet: "autotaint") == "autotaint-slot-0")
+        #expect(FleetSlots.leaseName(12, fleet: "autotaint-gpu") == "autotaint-gpu-slot-12")
+        #expect(FleetSlots.index(ofLease: "autotaint-slot-17", fleet: "autotaint") == 17)
+        #expect(FleetSlots.index(ofLease: "autotaint-gpu-slot-3", fleet: "autotaint-gpu") == 3)
         for other in ["autotaint-slot-", "autotaint-slot-01", "autotaint-slot-x", "autotaint-slot--1", "kube-node-1", "autotaint-slot-١"] {
-            #expect(FleetSlots.index(ofLease: other) == nil, "\(other)")
+            #expect(FleetSlots.index(ofLease: other, fleet: "autotaint") == nil, "\(other)")
+        }
+    }
+
+    /// Two DaemonSets in one namespace never read each other's slots, whatever their names.
+    @Test func eachFleetReadsOnlyItsOwnSlots() {
+        #expect(FleetSlots.index(ofLease: "autotaint-gpu-slot-3", fleet: "autotaint") == nil)
+        #expect(FleetSlots.index(ofLease: "autotaint-slot-3", fleet: "autotaint-gpu") == nil)
+        // A fleet whose name ends like another's slots.
+        #expect(FleetSlots.index(ofLease: "a-slot-1-slot-0", fleet: "a") == nil)
+        #expect(FleetSlots.index(ofLease: "a-slot-1-slot-0", fleet: "a-slot-1") == 0)
+    }
+
+    /// A slot from before the fleet label belongs to the default DaemonSet's fleet, so an
+    /// upgrade keeps it; a labelled one to the fleet its label names.
+    @Test func fleetOfASlotFromItsLabel() {
+        #expect(FleetSlots.fleet(ofLeaseLabels: ["autotaint.dev/role": "fleet-slot"]) == "autotaint")
+        #expect(FleetSlots.fleet(ofLeaseLabels: [FleetSlots.fleetLabel: "autotaint-gpu"]) == "autotaint-gpu")
+    }
+
+    /// The onset window grows with N so nodes entering pressure together start about 20
+    /// attempts a second at any N: 1 s at 20 nodes, 250 s at 5,000, capped at 30 min.
+    @Test func onsetWindowGrowsWithTheFleet() {
+        #expect(FleetSlots.onsetWindow(fleetSize: 0) == .zero)
+        #expect(FleetSlots.onsetWindow(fleetSize: 20) == .seconds(1))
+        #expect(FleetSlots.onsetWindow(fleetSize: 200) == .seconds(10))
+        #expect(FleetSlots.onsetWindow(fleetSize: 5000) == .seconds(250))
+        #expect(FleetSlots.onsetWindow(fleetSize: 1_000_000) == .seconds(1800))
+        for nodes in [20, 200, 5000] {
+            let perSecond = Double(nodes) / (Double(FleetSlots.onsetWindow(fleetSize: nodes).components.seconds))
+            #expect(perSecond == 20)
         }
     }
 }
@@ -63,11 +95,11 @@ struct FleetLimitTests {
 
     @Test func preferNoScheduleInstead() {
         let config = Config()
-        let why = FleetLimit.shortageText(.limitReached, fleetSize: 10, slots: 3, config.fleet)
+        let why = FleetLimit.shortageText(.limitReached, fleetSize: FleetSize(nodes: 10, source: .ready, scheduled: 10, ready: 10), slots: 3, config.fleet)
         let limited = FleetLimit.withheld(Self.pressureView(config), why: why, config)
         #expect(limited.ownTaints == [TaintSpec(key: "autotaint.dev/cpu-pressure", value: "true", effect: .preferNoSchedule)])
         #expect(limited.conditions[0].message
-            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 3 of 10 nodes (30%) hold a slot; PreferNoSchedule instead")
+            == "CPU 93.4% >= 80% for 30s (proc); fleet limit: 3 of 10 nodes (30%) hold a slot (N: 10 ready of 10 scheduled); PreferNoSchedule instead")
         #expect(limited.conditions[0].heldBack)
         #expect(limited.conditions[0].status == .true)
     }
@@ -108,10 +140,15 @@ struct FleetLimitTests {
         var fleet = Config.Fleet()
         #expect(FleetLimit.shortageText(nil, fleetSize: nil, slots: nil, fleet) == "fleet guard: no slot yet")
         fleet.maxTainted = 2
-        #expect(FleetLimit.shortageText(.limitReached, fleetSize: 10, slots: 2, fleet)
-            == "fleet limit: 2 of 10 nodes (maxTainted 2) hold a slot")
+        let rollout = FleetSize(nodes: 10, source: .rollout, scheduled: 10, ready: 9)
+        #expect(FleetLimit.shortageText(.limitReached, fleetSize: rollout, slots: 2, fleet)
+            == "fleet limit: 2 of 10 nodes (maxTainted 2) hold a slot (N: 9 ready + 1 being replaced of 10 scheduled)")
+        let failedZone = FleetSize(nodes: 14, source: .ready, scheduled: 20, ready: 14)
+        fleet.maxTainted = 0
+        #expect(FleetLimit.shortageText(.limitReached, fleetSize: failedZone, slots: 4, fleet)
+            == "fleet limit: 4 of 14 nodes (30%) hold a slot (N: 14 ready of 20 scheduled)")
         let forbidden = FleetFailure(.forbidden, "GET leases/autotaint-slot-0: forbidden")
-        #expect(FleetLimit.shortageText(.failed(forbidden), fleetSize: 10, slots: 3, fleet)
+        #expect(FleetLimit.shortageText(.failed(forbidden), fleetSize: nil, slots: 3, fleet)
             == "fleet guard: no slot: leases or the DaemonSet forbidden (apply the current rbac.yaml): GET leases/autotaint-slot-0: forbidden")
     }
 

@@ -26,6 +26,13 @@ struct SlotCase: Sendable, CustomTestStringConvertible {
 }
 
 private let me = "node-a"
+
+extension SlotPolicy.Outcome {
+    /// N = `nodes`, every agent ready.
+    static func fleetSize(_ nodes: Int) -> Self {
+        .fleetSize(FleetSize(nodes: nodes, source: .ready, scheduled: nodes, ready: nodes))
+    }
+}
 private func held(_ holder: String, _ rv: String, transitions: Int = 0) -> SlotPolicy.Outcome {
     .seen(SlotRecord(holder: holder, resourceVersion: rv, leaseDuration: .seconds(30), transitions: transitions))
 }
@@ -46,9 +53,34 @@ struct SlotPolicyTests {
     }()
 
     static let cases: [SlotCase] = [
-        SlotCase(name: "not in pressure: no request at all", steps: [
-            .ask(0, nil, wanted: false), .ask(60, nil, wanted: false),
+        SlotCase(name: "not in pressure: N once at start, then no request at all", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10), wanted: false), .ask(0, nil, wanted: false),
+            .ask(60, nil, wanted: false), .ask(6000, nil, wanted: false),
         ], holds: false),
+        SlotCase(name: "not in pressure: a failed read at start is not retried", steps: [
+            .ask(0, .readFleetSize, .failed(FleetFailure(.unreachable, "refused")), wanted: false),
+            .ask(60, nil, wanted: false),
+        ], holds: false),
+        SlotCase(name: "a slot to take: N over a minute old is read first", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10), wanted: false),
+            .ask(100, .probe(first), .seen(nil)),
+            .ask(100, .readFleetSize, .fleetSize(10)),
+            .ask(100, .create(first), .written(resourceVersion: "5")),
+        ], holds: true),
+        SlotCase(name: "every slot held: no read of N, however old", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10), wanted: false),
+            .ask(100, .probe(first), held("node-b", "1")),
+            .ask(100, .findFree, .noneOffered),
+            .ask(100, nil),
+        ], holds: false),
+        SlotCase(name: "N read before the write shrank K below the slot found: starts over within the new K", steps: [
+            .ask(0, .readFleetSize, .fleetSize(10), wanted: false),
+            .ask(100, .probe(first), held("node-b", "1")),
+            .ask(100, .findFree, .offered(index: 2, SlotRecord(holder: "", resourceVersion: "3"))),
+            .ask(100, .readFleetSize, .fleetSize(4)),
+            .ask(100, .probe(0), .seen(nil)),
+            .ask(100, .create(0), .written(resourceVersion: "5")),
+        ], holds: true),
         SlotCase(name: "absent slot: created", steps: [
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
@@ -195,7 +227,7 @@ struct SlotPolicyTests {
         var policy = SlotPolicy(identity: me, adopting: slotCase.adopting)
         for (number, step) in slotCase.steps.enumerated() {
             let now = t0 + .seconds(step.at)
-            let request = policy.next(wanted: step.wanted, mayRelease: step.mayRelease, Self.fleet, at: now)
+            let request = policy.next(wanted: step.wanted, mayRelease: step.mayRelease, Self.fleet, at: now, onset: 0)
             #expect(request == step.request, "step \(number + 1) at \(step.at)s")
             if let request, let outcome = step.outcome {
                 policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 1)
@@ -207,26 +239,29 @@ struct SlotPolicyTests {
 
     @Test func shortageNamesTheCause() {
         var policy = SlotPolicy(identity: me, adopting: false)
-        _ = policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0)
+        _ = policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: 0)
         let forbidden = FleetFailure(.forbidden, "GET daemonsets/autotaint: forbidden")
         policy.record(.failed(forbidden), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
         #expect(policy.shortage == .failed(forbidden))
         #expect(policy.phase == .waiting)
         #expect(policy.nextDue(Self.fleet) == t0 + .milliseconds(500))
         // Leaving pressure forgets it all.
-        #expect(policy.next(wanted: false, mayRelease: true, Self.fleet, at: t0) == nil)
+        #expect(policy.next(wanted: false, mayRelease: true, Self.fleet, at: t0, onset: 0) == nil)
         #expect(policy.phase == .idle && policy.shortage == nil && policy.nextDue(Self.fleet) == nil)
     }
 
-    /// Waiting nodes back off up to the cap N gives, and the jitter spreads them over its
-    /// second half.
-    @Test func waitingBacksOffToTheCapOfTheFleet() {
+    /// A waiting node that found every slot held waits the cap N gives at once, spread by
+    /// the jitter over its second half: slots come free only as holders leave pressure, and
+    /// the short backoff would have every waiting node of a spike retry within its first
+    /// minute.
+    @Test(arguments: [(1.0, 1.0), (0.0, 0.5)])
+    func everySlotHeldWaitsTheCapOfTheFleet(jitter: Double, shareOfCap: Double) {
         var policy = SlotPolicy(identity: me, adopting: false)
         var now = t0
         var waits: [Duration] = []
         for _ in 0..<12 {
             var version = 0
-            while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: now) {
+            while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: now, onset: 0) {
                 version += 1
                 // A live holder: its record changes between any two looks; no slot is free.
                 let outcome: SlotPolicy.Outcome = switch request {
@@ -234,19 +269,75 @@ struct SlotPolicyTests {
                 case .findFree: .noneOffered
                 default: held("node-b", "\(now)\(version)")
                 }
-                policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 1)
+                policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: jitter)
             }
             let due = policy.nextDue(Self.fleet)!
             waits.append(due - now)
             now = due
         }
-        #expect(waits.first == .seconds(1))
-        #expect(waits.last == FleetSlots.retryCap(fleetSize: 100))
-        #expect(waits.allSatisfy { $0 <= .seconds(30) })
+        #expect(waits.allSatisfy { $0 == FleetSlots.retryCap(fleetSize: 100) * shareOfCap }, "\(waits)")
+    }
+
+    /// An attempt cut short by 409s (another node won each slot it tried) backs off from
+    /// 1 s: free slots may well be left.
+    @Test func attemptEndedByConflictsRetriesSoon() {
+        var policy = SlotPolicy(identity: me, adopting: false)
+        var requests: [SlotPolicy.Request] = []
+        while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: 0) {
+            requests.append(request)
+            let outcome: SlotPolicy.Outcome = switch request {
+            case .readFleetSize: .fleetSize(100)
+            case .probe: .seen(nil)
+            default: .conflict
+            }
+            policy.record(outcome, of: request, Self.fleet, sentAt: t0, at: t0, jitter: 1)
+        }
+        #expect(requests.filter { if case .create = $0 { true } else { false } }.count == 2)
+        #expect(policy.shortage == .limitReached)
+        #expect(policy.nextDue(Self.fleet) == t0 + .seconds(1))
+    }
+
+    /// Entering pressure, the first attempt waits `onset` × the onset window (N × 50 ms),
+    /// and nothing goes out before it; a node still looking for its own slot at start
+    /// (adopting) does not wait.
+    @Test func theFirstAttemptWaitsItsShareOfTheOnsetWindow() {
+        var policy = SlotPolicy(identity: me, adopting: false)
+        #expect(policy.next(wanted: false, mayRelease: false, Self.fleet, at: t0, onset: 0) == .readFleetSize)
+        policy.record(.fleetSize(200), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
+        let entry = t0 + .seconds(5)
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: entry, onset: 0.37) == nil)
+        #expect(policy.nextDue(Self.fleet) == entry + .milliseconds(3700))
+        // A later tick does not move it.
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: entry + .seconds(3), onset: 0.99) == nil)
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: entry + .milliseconds(3700), onset: 0.99)
+            == .probe(FleetSlots.firstSlot(for: me, slots: 60)))
+
+        var adopting = SlotPolicy(identity: me, adopting: true)
+        #expect(adopting.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: 0.99) == .readFleetSize)
+    }
+
+    /// 2,000 nodes of a fleet of 2,000 enter pressure in the same second, each with its own
+    /// `onset` spread over 0..<1 (a Weyl sequence, as even as uniform draws are on average):
+    /// their first requests spread over the 100 s window, about 20 a second, where all
+    /// 2,000 went out in that second before.
+    @Test func nodesEnteringPressureTogetherSpreadTheirFirstRequests() {
+        var perSecond = [Int](repeating: 0, count: 100)
+        for node in 0..<2000 {
+            var policy = SlotPolicy(identity: "node-\(node)", adopting: false)
+            _ = policy.next(wanted: false, mayRelease: false, Self.fleet, at: t0, onset: 0)
+            policy.record(.fleetSize(2000), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
+            let onset = (Double(node) * 0.618_033_988_749_895).truncatingRemainder(dividingBy: 1)
+            #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: onset) == nil || onset < 0.0001)
+            let first = policy.nextDue(Self.fleet)! - t0
+            #expect(first >= .zero && first < .seconds(100))
+            perSecond[Int(first.components.seconds)] += 1
+        }
+        #expect(perSecond.allSatisfy { (18...22).contains($0) }, "\(perSecond)")
+        #expect(perSecond.reduce(0, +) == 2000)
     }
 
     /// Holds slot `first` of K = 3 from t0 and renews it every 10 s up to `until`; the
-    /// fleet size read every 10 min gives `sizes` in turn.
+    /// fleet size read every 75 s gives `sizes` in turn.
     private func holdThrough(until: Int, sizes: [SlotPolicy.Outcome], mayRelease: Bool = false) -> (SlotPolicy, [SlotPolicy.Request]) {
         var policy = SlotPolicy(identity: me, adopting: false)
         var sizes = sizes
@@ -254,7 +345,7 @@ struct SlotPolicyTests {
         for second in 0...until {
             let now = t0 + .seconds(second)
             for _ in 0..<4 {
-                guard let request = policy.next(wanted: true, mayRelease: mayRelease, Self.fleet, at: now) else { break }
+                guard let request = policy.next(wanted: true, mayRelease: mayRelease, Self.fleet, at: now, onset: 0) else { break }
                 asked.append(request)
                 let outcome: SlotPolicy.Outcome = switch request {
                 case .readFleetSize: sizes.isEmpty ? .fleetSize(10) : sizes.removeFirst()
@@ -267,29 +358,30 @@ struct SlotPolicyTests {
         return (policy, asked)
     }
 
-    @Test func holderRereadsTheFleetSizeEveryTenMinutes() {
+    /// Every 75 s, so a K that shrank is noticed within 90 s of the change.
+    @Test func holderRereadsTheFleetSizeEvery75Seconds() {
         let (policy, asked) = holdThrough(until: 1200, sizes: [])
-        #expect(asked.filter { $0 == .readFleetSize }.count == 3)
+        #expect(asked.filter { $0 == .readFleetSize }.count == 1 + 1200 / 75)
         #expect(asked.filter { if case .renew = $0 { true } else { false } }.count == 120)
         #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(1200)))
     }
 
     @Test func aFailedSizeReadKeepsTheSlot() {
-        let (policy, _) = holdThrough(until: 620, sizes: [.fleetSize(10), .failed(FleetFailure(.serverError, "503"))])
-        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(620)))
-        #expect(policy.fleetSize == 10)
+        let (policy, _) = holdThrough(until: 80, sizes: [.fleetSize(10), .failed(FleetFailure(.serverError, "503"))])
+        #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(80)))
+        #expect(policy.fleetSize?.nodes == 10)
     }
 
     @Test func shrunkBelowItsIndexReleasesOnceTheNodeIsSoft() {
         // N = 4 → K = 1: only slot 0 remains.
-        let (kept, asked) = holdThrough(until: 601, sizes: [.fleetSize(10), .fleetSize(4)])
-        #expect(kept.holdsSlot(Self.fleet, at: t0 + .seconds(601)) == (first == 0))
+        let (kept, asked) = holdThrough(until: 75, sizes: [.fleetSize(10), .fleetSize(4)])
+        #expect(kept.holdsSlot(Self.fleet, at: t0 + .seconds(75)) == (first == 0))
         #expect(!asked.contains { if case .release = $0 { true } else { false } }, "never while the Node may be hard")
-        let (released, askedToRelease) = holdThrough(until: 601, sizes: [.fleetSize(10), .fleetSize(4)], mayRelease: true)
+        let (released, askedToRelease) = holdThrough(until: 75, sizes: [.fleetSize(10), .fleetSize(4)], mayRelease: true)
         if first != 0 {
             #expect(askedToRelease.contains { if case .release = $0 { true } else { false } })
             // and then acquires again, within the new K
-            #expect(askedToRelease.last == .create(0) || released.holdsSlot(Self.fleet, at: t0 + .seconds(601)))
+            #expect(askedToRelease.last == .create(0) || released.holdsSlot(Self.fleet, at: t0 + .seconds(75)))
         }
     }
 
@@ -298,7 +390,7 @@ struct SlotPolicyTests {
         var fleet = Self.fleet
         for (request, outcome) in [(SlotPolicy.Request.readFleetSize, SlotPolicy.Outcome.fleetSize(10)),
                                    (.probe(first), .seen(nil)), (.create(first), .written(resourceVersion: "1"))] {
-            #expect(policy.next(wanted: true, mayRelease: false, fleet, at: t0) == request)
+            #expect(policy.next(wanted: true, mayRelease: false, fleet, at: t0, onset: 0) == request)
             policy.record(outcome, of: request, fleet, sentAt: t0, at: t0, jitter: 0)
         }
         #expect(policy.holdsSlot(fleet, at: t0))
@@ -308,3 +400,4 @@ struct SlotPolicyTests {
         #expect(!policy.holdsSlot(fleet, at: t0))
     }
 }
+

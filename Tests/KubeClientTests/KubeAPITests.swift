@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AutoTaintCore
 @testable import KubeClient
 
 /// `object` (from JSONSerialization) as a `JSONValue`, to compare it with what we encode.
@@ -248,4 +249,38 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
         #expect(error?.kind == .transport)
         #expect(error?.message.contains("curl error 7") == true)
     }
+}
+
+/// What the fleet guard reads of its DaemonSet, from the fake's DaemonSet as kubectl shows it.
+@Test func theDaemonSetCountsAreReadFromItsStatusAndSpec() async throws {
+    try await withFakeAPI { fake in
+        let api = try fake.api()
+        let counts = try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint")
+        #expect(counts == DaemonSetCounts(desired: 1, ready: 1, available: 1, updated: 1, generation: 1,
+                                          observedGeneration: 1, rollingUpdate: true, maxUnavailable: .count(1)))
+        let missing = await failure { () async throws(KubeError) in
+            try await api.daemonSetCounts(namespace: "default", daemonSet: "nope")
+        }
+        #expect(missing?.kind == .notFound)
+        #expect(missing?.resource == "daemonsets/nope")
+    }
+}
+
+/// A DaemonSet mid-rollout as the API server serves it: a percentage maxUnavailable, and
+/// the omitempty counts (numberAvailable, updatedNumberScheduled) absent at 0.
+@Test func daemonSetFieldsDecodeAPercentageAndAbsentCounts() throws {
+    let json = """
+        {"metadata":{"name":"autotaint","generation":3},
+         "spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"10%","maxSurge":0}}},
+         "status":{"currentNumberScheduled":20,"numberMisscheduled":0,"desiredNumberScheduled":20,
+                   "numberReady":0,"observedGeneration":3,"numberUnavailable":20}}
+        """
+    let fields = try JSONDecoder().decode(DaemonSetFleetFields.self, from: Data(json.utf8))
+    #expect(fields.counts == DaemonSetCounts(desired: 20, ready: 0, available: 0, updated: 0, generation: 3,
+                                             observedGeneration: 3, rollingUpdate: true, maxUnavailable: .percent(10)))
+    let onDelete = try JSONDecoder().decode(DaemonSetFleetFields.self, from: Data(#"{"spec":{"updateStrategy":{"type":"OnDelete"}}}"#.utf8))
+    #expect(onDelete.counts?.rollingUpdate == false)
+    let nonsense = try JSONDecoder().decode(DaemonSetFleetFields.self, from: Data(
+        #"{"spec":{"updateStrategy":{"rollingUpdate":{"maxUnavailable":"ten"}}}}"#.utf8))
+    #expect(nonsense.counts == nil)
 }
