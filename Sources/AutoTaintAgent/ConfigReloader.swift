@@ -98,6 +98,7 @@ public struct ConfigReloader: Sendable {
         let restartOnly = [
             ("nodeName", before.nodeName != config.nodeName), ("dryRun", before.dryRun != config.dryRun),
             ("server.address", before.server.address != config.server.address),
+            ("fleet.daemonSet", before.fleet.daemonSet != config.fleet.daemonSet),
         ].filter(\.1).map(\.0)
         logger.info("config reloaded", metadata: [
             "path": "\(path)", "appliesAtRestart": .array(restartOnly.map { .string($0) }),

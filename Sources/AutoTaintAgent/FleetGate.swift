@@ -14,6 +14,10 @@ import Logging
 struct FleetGate {
     private let api: any FleetAPI
     private let namespace: String
+    /// `fleet.daemonSet` at start: the fleet this agent's slots belong to. A reload does not
+    /// move it to another fleet (its slot would be left behind under the old name); the
+    /// DaemonSet an agent runs in does not change without a restart either.
+    private let daemonSet: String
     private let dryRun: Bool
     private let logger: Logger
     private let metrics: AgentMetrics?
@@ -60,9 +64,10 @@ struct FleetGate {
 
     /// `adopting`: the Node carries a hard own taint at start, so the first step looks for
     /// this node's slot among the Leases before probing.
-    init(api: any FleetAPI, namespace: String, identity: String, adopting: Bool, dryRun: Bool, logger: Logger,
-         metrics: AgentMetrics?, clock: @escaping @Sendable () -> Instant) {
+    init(api: any FleetAPI, namespace: String, daemonSet: String, identity: String, adopting: Bool, dryRun: Bool,
+         logger: Logger, metrics: AgentMetrics?, clock: @escaping @Sendable () -> Instant) {
         self.api = api
+        self.daemonSet = daemonSet
         self.clock = clock
         self.namespace = namespace
         self.dryRun = dryRun
@@ -134,37 +139,37 @@ struct FleetGate {
         do throws(KubeError) {
             switch request {
             case .readFleetSize:
-                let counts = try await api.daemonSetCounts(namespace: namespace, daemonSet: fleet.daemonSet)
+                let counts = try await api.daemonSetCounts(namespace: namespace, daemonSet: daemonSet)
                 return .fleetSize(FleetSize.live(counts))
             case .findOwn:
                 let own = try await api.leases(namespace: namespace, labelSelector: Self.slotSelector, limit: nil).lazy
-                    .compactMap { lease in self.slotIndex(lease, fleet).map { ($0, lease) } }
+                    .compactMap { lease in self.slotIndex(lease).map { ($0, lease) } }
                     .first { $0.1.spec.holderIdentity == policy.identity }
                 return own.map { .own(index: $0.0, Self.record($0.1)) } ?? .noOwn
             case let .probe(index):
-                let name = FleetSlots.leaseName(index, fleet: fleet.daemonSet)
+                let name = FleetSlots.leaseName(index, fleet: daemonSet)
                 return .seen(try await api.lease(namespace: namespace, name: name).map(Self.record))
             case .findFree:
-                let offered = try await api.leases(namespace: namespace, labelSelector: Self.freeSelector(fleet: fleet.daemonSet),
+                let offered = try await api.leases(namespace: namespace, labelSelector: Self.freeSelector(fleet: daemonSet),
                                                    limit: Self.freePage)
-                    .compactMap { lease in self.slotIndex(lease, fleet).map { (index: $0, record: Self.record(lease)) } }
+                    .compactMap { lease in self.slotIndex(lease).map { (index: $0, record: Self.record(lease)) } }
                 let slots = policy.slots(fleet) ?? 0
                 return FleetSlots.offeredSlot(offered, identity: policy.identity, slots: slots)
                     .map { .offered(index: $0.index, $0.record) } ?? .noneOffered
             case let .create(index):
-                let labels = Self.slotLabels(fleet: fleet.daemonSet).merging([Self.stateLabel: SlotState.held.rawValue]) { $1 }
-                let lease = Lease(name: FleetSlots.leaseName(index, fleet: fleet.daemonSet), labels: labels,
+                let labels = Self.slotLabels(fleet: daemonSet).merging([Self.stateLabel: SlotState.held.rawValue]) { $1 }
+                let lease = Lease(name: FleetSlots.leaseName(index, fleet: daemonSet), labels: labels,
                                   spec: holderSpec(fleet, transitions: 0))
                 return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
             case let .take(index, resourceVersion, transitions):
-                return try await update(index, resourceVersion, fleet, state: .held, holderSpec(fleet, transitions: transitions))
+                return try await update(index, resourceVersion, state: .held, holderSpec(fleet, transitions: transitions))
             case let .renew(holding):
-                return try await update(holding.index, holding.resourceVersion, fleet, state: nil, LeaseSpec(
+                return try await update(holding.index, holding.resourceVersion, state: nil, LeaseSpec(
                     holderIdentity: policy.identity, leaseDurationSeconds: Int(fleet.leaseDuration.components.seconds),
                     renewTime: MicroTime.now()))
             case let .release(holding):
                 let retired = policy.slots(fleet).map { holding.index >= $0 } ?? false
-                return try await update(holding.index, holding.resourceVersion, fleet, state: retired ? .retired : .free,
+                return try await update(holding.index, holding.resourceVersion, state: retired ? .retired : .free,
                                         LeaseSpec(holderIdentity: ""))
             }
         } catch where error.kind == .conflict {
@@ -176,23 +181,23 @@ struct FleetGate {
 
     /// `state`: the new `stateLabel`, nil to keep it. Every write also sets the fleet
     /// label, so a slot from before it had one gets it with its first write.
-    private func update(_ index: Int, _ resourceVersion: String, _ fleet: Config.Fleet, state: SlotState?,
-                        _ spec: LeaseSpec) async throws(KubeError) -> SlotPolicy.Outcome
+    private func update(_ index: Int, _ resourceVersion: String, state: SlotState?, _ spec: LeaseSpec)
+        async throws(KubeError) -> SlotPolicy.Outcome
     {
         guard !dryRun else { return .written(resourceVersion: resourceVersion) }
-        var labels = [FleetSlots.fleetLabel: fleet.daemonSet]
+        var labels = [FleetSlots.fleetLabel: daemonSet]
         if let state { labels[Self.stateLabel] = state.rawValue }
         let lease = try await api.updateLease(
-            namespace: namespace, name: FleetSlots.leaseName(index, fleet: fleet.daemonSet),
+            namespace: namespace, name: FleetSlots.leaseName(index, fleet: daemonSet),
             resourceVersion: resourceVersion, labels: labels, spec)
         return .written(resourceVersion: lease.resourceVersion)
     }
 
     /// The slot index of `lease` if it is one of this fleet's: its name and its fleet label
     /// (or none, from before the label) agree.
-    private func slotIndex(_ lease: Lease, _ fleet: Config.Fleet) -> Int? {
-        guard FleetSlots.fleet(ofLeaseLabels: lease.labels) == fleet.daemonSet else { return nil }
-        return FleetSlots.index(ofLease: lease.name, fleet: fleet.daemonSet)
+    private func slotIndex(_ lease: Lease) -> Int? {
+        guard FleetSlots.fleet(ofLeaseLabels: lease.labels) == daemonSet else { return nil }
+        return FleetSlots.index(ofLease: lease.name, fleet: daemonSet)
     }
 
     private func holderSpec(_ fleet: Config.Fleet, transitions: Int) -> LeaseSpec {
@@ -225,17 +230,17 @@ struct FleetGate {
         switch (request, outcome) {
         case let (.readFleetSize, .fleetSize(size)) where size != previousSize:
             logger.info("fleet size", metadata: [
-                "daemonSet": "\(fleet.daemonSet)", "nodes": "\(size.nodes)", "from": "\(size.origin)",
+                "daemonSet": "\(daemonSet)", "nodes": "\(size.nodes)", "from": "\(size.origin)",
                 "slots": "\(FleetSlots.count(fleetSize: size.nodes, fleet).map(String.init) ?? "off")",
             ])
         case let (.create(index), .written), let (.take(index, _, _), .written):
-            logger.info("\(would)acquire fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(index, fleet: fleet.daemonSet))"])
+            logger.info("\(would)acquire fleet slot", metadata: ["lease": "\(FleetSlots.leaseName(index, fleet: daemonSet))"])
         case let (.release(holding), .written):
             logger.info("\(would)release fleet slot",
-                        metadata: ["lease": "\(FleetSlots.leaseName(holding.index, fleet: fleet.daemonSet))"])
+                        metadata: ["lease": "\(FleetSlots.leaseName(holding.index, fleet: daemonSet))"])
         case let (.renew(holding), .conflict):
             logger.warning("fleet slot lost: its Lease changed under this node",
-                           metadata: ["lease": "\(FleetSlots.leaseName(holding.index, fleet: fleet.daemonSet))"])
+                           metadata: ["lease": "\(FleetSlots.leaseName(holding.index, fleet: daemonSet))"])
         case let (_, .failed(failure)):
             logger.warning("fleet guard request failed", metadata: [
                 "cause": "\(failure.cause.rawValue)", "error": "\(failure.detail)",

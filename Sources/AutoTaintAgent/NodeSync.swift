@@ -161,7 +161,7 @@ struct SyncState {
         if let metrics { taints.onConflict = { metrics.apiConflict() } }
         status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
         self.fleet = fleet.map { fleet in
-            FleetGate(api: fleet.api, namespace: fleet.namespace, identity: node.name,
+            FleetGate(api: fleet.api, namespace: fleet.namespace, daemonSet: config.fleet.daemonSet, identity: node.name,
                       adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics,
                       clock: clock)
         }

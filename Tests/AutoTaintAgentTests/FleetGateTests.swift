@@ -119,7 +119,9 @@ final class TestClock: Sendable {
     }
 }
 
-private func setUp(taints: [Taint] = [], dryRun: Bool = false) async -> (FakeNodeAPI, FakeFleetAPI, SyncState, TestClock) {
+private func setUp(taints: [Taint] = [], dryRun: Bool = false, config: Config = config) async
+    -> (FakeNodeAPI, FakeFleetAPI, SyncState, TestClock)
+{
     let nodes = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", taints: taints))
     let fleet = FakeFleetAPI()
     let clock = TestClock()
@@ -292,7 +294,7 @@ struct FleetGateTests {
     @Test func slotsAreNamedAndLabelledByTheirDaemonSet() async {
         var gpu = config
         gpu.fleet.daemonSet = "autotaint-gpu"
-        let (nodes, fleet, state, clock) = await setUp()
+        let (nodes, fleet, state, clock) = await setUp(config: gpu)
         for index in 0..<3 {
             await fleet.hold("autotaint-gpu-slot-\(index)", by: "node-other-\(index)", fleet: "autotaint-gpu")
             await fleet.hold(slotName(index), by: "")
@@ -313,6 +315,12 @@ struct FleetGateTests {
         #expect(taken?.spec.holderIdentity == "node-1")
         #expect(taken?.labels[FleetSlots.fleetLabel] == "autotaint-gpu")
         for index in 0..<3 { #expect(await fleet.leases[slotName(index)]?.spec.holderIdentity == "") }
+        // A reload naming another DaemonSet does not move it to that fleet: it renews its own
+        // slot (fleet.daemonSet applies at the next start).
+        await fleet.clearRequests()
+        for second in 6...20 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        #expect(await fleet.requests.allSatisfy { $0.hasPrefix("PATCH autotaint-gpu-slot-") || $0 == "GET daemonset" })
+        #expect(await nodes.node.taints == [Taint(hard)])
     }
 
     /// An upgrade: the slot this node held under the old name scheme (`autotaint-slot-<i>`,
