@@ -73,7 +73,8 @@ public struct Config: Equatable, Sendable {
         public var overflowEffect: OverflowEffect = .preferNoSchedule
         /// A holder not seen renewing for this long has lost its slot.
         public var leaseDuration: Duration = .seconds(120)
-        /// N is this DaemonSet's `status.desiredNumberScheduled`.
+        /// The fleet: this DaemonSet's nodes whose agent is up are N (`FleetSize.live`), and
+        /// its slots are `<daemonSet>-slot-<i>`.
         public var daemonSet: String = "autotaint"
         public init() {}
 

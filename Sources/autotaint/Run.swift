@@ -16,8 +16,9 @@ struct Run: AsyncParsableCommand {
         abstract: "Run the agent: sample, decide, keep the node's taint and conditions in step.",
         discussion: "Fleet guard (config fleet: maxTaintedPercent 30, maxTainted, overflowEffect, "
             + "leaseDuration, daemonSet): a NoSchedule or NoExecute own taint needs one of K slot Leases "
-            + "(autotaint-slot-<i> in $POD_NAMESPACE, else the service account's namespace); K = max(1, "
-            + "floor(maxTaintedPercent% of the DaemonSet's desiredNumberScheduled)). Without a slot the "
+            + "(<daemonSet>-slot-<i> in $POD_NAMESPACE, else the service account's namespace); K = max(1, "
+            + "floor(maxTaintedPercent% of N)), N = the DaemonSet's nodes whose agent is up (numberReady; "
+            + "during its own rolling update, plus up to maxUnavailable being replaced). Without a slot the "
             + "taint gets fleet.overflowEffect and the condition says why. --dry-run reads the DaemonSet "
             + "and the Leases and writes none."
     )
