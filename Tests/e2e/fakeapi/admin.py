@@ -50,6 +50,9 @@ import urllib.parse
 
 
 def start_admin(app, port):
+    histories = {"/taint-history": (app.taint_history, app.reset_taint_history),
+                 "/lease-history": (app.lease_history, app.reset_lease_history)}
+
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -97,17 +100,12 @@ def start_admin(app, port):
                             raise ValueError("name must be a non-empty string")
                         node, created = app.ensure_node(name)
                         return self._send(201 if created else 200, node)
-                if p == "/taint-history":
+                if p in histories:
+                    read, reset = histories[p]
                     if method == "GET":
-                        return self._send(200, app.taint_history())
+                        return self._send(200, read())
                     if method == "DELETE":
-                        app.reset_taint_history()
-                        return self._send(200, {})
-                if p == "/lease-history":
-                    if method == "GET":
-                        return self._send(200, app.lease_history())
-                    if method == "DELETE":
-                        app.reset_lease_history()
+                        reset()
                         return self._send(200, {})
                 if p == "/daemonsets":
                     if method == "POST":
