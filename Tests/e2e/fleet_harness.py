@@ -11,7 +11,14 @@
 - `NodeSampler`: the same count from all Nodes read every 100 ms, a second check that does
   not depend on the history.
 - `guard_summary`: the guard's requests (paths with `/leases` or `/daemonsets`) in the
-  fake's request log, by verb, with bytes, holders' renewals told from waiters' attempts.
+  fake's request log, by verb, with bytes, holders' renewals told from waiters' attempts;
+  `busiest_second`: the most of them in one wall-clock second.
+- `LeaseTimeline`: the fake's Lease holder history (`GET /lease-history`: every committed
+  change of a slot's holder) replayed: who held which slot at every moment, the releases.
+
+The agents may belong to several DaemonSets (one per node pool: `daemonsets=`, node →
+DaemonSet name, default `autotaint`); each pool has its own slots and K, and the fake's
+DaemonSets report what the test sets (`Fleet.set_daemonset`), as their controller would.
 
 Nothing here reads an agent's log except to show it when something fails. Every wait has
 a deadline, every loop a bound; `Fleet.stop` kills every agent it started, also after a
@@ -19,6 +26,7 @@ failure.
 """
 import collections
 import json
+import re
 import signal
 import socket
 import ssl
@@ -55,6 +63,7 @@ HARD_EFFECTS = ("NoSchedule", "NoExecute")
 NAMESPACE = "default"
 DAEMONSET = "autotaint"
 SLOT_SELECTOR = "autotaint.dev/role=fleet-slot"
+SLOT_NAME = re.compile(r"(?P<daemonset>.+)-slot-(?P<index>[0-9]+)")
 LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"
 INTERVAL = 1.0  # sampling.interval of every agent here
 
@@ -87,6 +96,11 @@ def classify(taints) -> str | None:
     if any(t.get("effect") == "PreferNoSchedule" for t in own):
         return "soft"
     return None
+
+
+def report(name: str, **figures) -> None:
+    """A case's measured figures, one line in the test's output (pytest -s)."""
+    print(f"\nfleet case {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
 
 
 # -- the observer: the taint history replayed ---------------------------------------------------
@@ -135,12 +149,15 @@ class Timeline:
     def max_soft(self, since: float, until: float = float("inf")) -> int:
         return max(len(soft) for _, _, soft in self.window(since, until))
 
-    def spans_over(self, limit: int, since: float, until: float = float("inf")) -> list[tuple[float, float, frozenset]]:
-        """The stretches of the window in which more than `limit` Nodes were hard-tainted:
-        (start, end, the most Nodes at once in it); a stretch still open ends at `until`
-        (or now)."""
+    def spans_over(self, limit: int, since: float, until: float = float("inf"),
+                   among=None) -> list[tuple[float, float, frozenset]]:
+        """The stretches of the window in which more than `limit` Nodes (of `among`, default
+        all) were hard-tainted: (start, end, the most Nodes at once in it); a stretch still
+        open ends at `until` (or now)."""
         spans, start, worst = [], None, frozenset()
         for at, hard, _ in self.window(since, until):
+            if among is not None:
+                hard = hard & frozenset(among)
             if len(hard) > limit:
                 if start is None:
                     start, worst = at, hard
@@ -218,7 +235,8 @@ def is_guard_request(entry: dict) -> bool:
             and (("/leases" in path and "/kube-node-lease/" not in path) or "/daemonsets" in path))
 
 
-def _holder_in(entry: dict) -> str | None:
+def holder_in(entry: dict) -> str | None:
+    """The holderIdentity a logged Lease write names (None when its body names none)."""
     try:
         return (json.loads(entry.get("body") or "{}").get("spec") or {}).get("holderIdentity")
     except (ValueError, AttributeError):
@@ -238,7 +256,7 @@ def guard_kind(entry: dict, holders: dict) -> str:
         if method == "GET":
             return "list"
         if method == "POST":
-            holder = _holder_in(entry)
+            holder = holder_in(entry)
             if entry.get("status") == 201:
                 try:
                     created = json.loads(entry.get("body") or "{}").get("metadata", {}).get("name")
@@ -251,7 +269,7 @@ def guard_kind(entry: dict, holders: dict) -> str:
     if method == "GET":
         return "probe"
     if method in ("PATCH", "PUT"):
-        holder = _holder_in(entry)
+        holder = holder_in(entry)
         previous = holders.get(name)
         kind = "release" if holder == "" else "renew" if holder is not None and holder == previous else "take"
         if entry.get("status") == 200:
@@ -294,16 +312,86 @@ def guard_summary(requests: list[dict], since: float = 0.0, until: float = float
             "response_bytes": response_bytes if responses_known else None}
 
 
+def busiest_second(requests: list[dict], since: float = 0.0, until: float = float("inf")) -> tuple[int, int | None]:
+    """The guard's requests logged in [since, until) bucketed by wall-clock second: (the most in
+    one second, that second as epoch seconds; None when there were none)."""
+    per_second = collections.Counter(int(entry["time"]) for entry in requests
+                                     if is_guard_request(entry) and since <= entry["time"] < until)
+    if not per_second:
+        return 0, None
+    second, count = max(per_second.items(), key=lambda item: (item[1], -item[0]))
+    return count, second
+
+
+# -- the slots' holders: the fake's Lease holder history replayed ------------------------------
+
+def slot_of(name: str, daemonset: str | None = None) -> int | None:
+    """The index of slot Lease `name` (`<daemonset>-slot-<i>`), None when it is no slot (of
+    `daemonset`, when given)."""
+    match = SLOT_NAME.fullmatch(name)
+    if match is None or (daemonset is not None and match["daemonset"] != daemonset):
+        return None
+    return int(match["index"])
+
+
+class LeaseTimeline:
+    """The fake's Lease holder history (every committed change of a Lease's holder, renewals
+    left out) replayed for the slot Leases: who held which slot by the record at every moment,
+    and each release (a write or delete emptying a holder)."""
+
+    def __init__(self, entries: list[dict]):
+        self.entries = [e for e in sorted(entries, key=lambda e: e["seq"]) if slot_of(e["name"]) is not None]
+        held: dict[str, str] = {}
+        self.steps: list[tuple[float, dict, dict]] = []  # (time, slot → holder after it, entry)
+        for entry in self.entries:
+            if entry["type"] == "DELETED" or not entry.get("holder"):
+                held.pop(entry["name"], None)
+            else:
+                held[entry["name"]] = entry["holder"]
+            self.steps.append((entry["time"], dict(held), entry))
+
+    @staticmethod
+    def _of(held: dict, daemonset: str | None) -> dict:
+        return {name: holder for name, holder in held.items() if slot_of(name, daemonset) is not None}
+
+    def held_at(self, moment: float, daemonset: str | None = None) -> dict[str, str]:
+        """slot → holder at `moment` (of `daemonset`'s slots, when given)."""
+        held: dict = {}
+        for at, after, _ in self.steps:
+            if at > moment:
+                break
+            held = after
+        return self._of(held, daemonset)
+
+    def first_held(self, count: int, since: float, daemonset: str | None = None) -> float | None:
+        """The first moment after `since` at which at least `count` slots were held."""
+        for at, held, _ in self.steps:
+            if at > since and len(self._of(held, daemonset)) >= count:
+                return at
+        return None
+
+    def releases(self, since: float, until: float = float("inf"), daemonset: str | None = None) -> list[dict]:
+        """The history's entries in the window that emptied a slot its holder had."""
+        return [entry for at, _, entry in self.steps if since <= at <= until and entry.get("previousHolder")
+                and (entry["type"] == "DELETED" or not entry.get("holder"))
+                and slot_of(entry["name"], daemonset) is not None]
+
+
 # -- the fleet ------------------------------------------------------------------------------------
 
 class Fleet:
     """`count` Nodes (node-00…), a stand-in Prometheus, and one agent per Node, all with
     `fleet: {maxTaintedPercent: percent, leaseDuration: lease}` and thresholds 80/50 %
     with no `for`, `recoverFor` or `minHold`: a node is in pressure on the first sample
-    at ≥ 80 % and out of it on the first at ≤ 50 %."""
+    at ≥ 80 % and out of it on the first at ≤ 50 %.
+
+    `daemonsets`: node → the DaemonSet (node pool) its agent belongs to (`fleet.daemonSet`
+    in its config), default `autotaint`; each pool's DaemonSet in the fake reports one
+    ready pod per node of the pool until the test sets otherwise (`set_daemonset`)."""
 
     def __init__(self, work: Path, count: int = 20, *, percent: float = 30, lease_seconds: int = 6,
-                 extra_fleet: str = "", interval: float = INTERVAL, servers: bool = False):
+                 extra_fleet: str = "", interval: float = INTERVAL, servers: bool = False,
+                 daemonsets: dict[str, str] | None = None):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
         self.nodes = [f"node-{i:02d}" for i in range(count)]
@@ -311,7 +399,14 @@ class Fleet:
         self.interval = interval
         # With `servers`, each agent serves /metrics, /healthz and /readyz on its own port.
         self.ports = dict(zip(self.nodes, free_ports(len(self.nodes)))) if servers else {}
-        self.K = slots_for(count, percent)
+        unknown = set(daemonsets or {}) - set(self.nodes)
+        assert not unknown, f"daemonsets names nodes the fleet has not: {sorted(unknown)}"
+        self.daemonset_of = {node: (daemonsets or {}).get(node, DAEMONSET) for node in self.nodes}
+        self.pools: dict[str, list[str]] = {}  # DaemonSet → its nodes
+        for node in self.nodes:
+            self.pools.setdefault(self.daemonset_of[node], []).append(node)
+        self.pool_K = {name: slots_for(len(nodes), percent) for name, nodes in self.pools.items()}
+        self.K = sum(self.pool_K.values())  # one pool: slots_for(count, percent)
         self.cap = retry_cap(count)
         self.agents: dict[str, Agent] = {}
         self.runs: collections.Counter = collections.Counter()
@@ -320,7 +415,7 @@ class Fleet:
             self.fake = FakeAPI(self.work / "fakeapi", self.nodes)
             self.info = self.fake.info
             self._tls = ssl.create_default_context(cafile=self.info["ca"])
-            self._set_fleet_size(count)
+            self.reset_daemonsets()
             self.prometheus = StandInPrometheus()
             self.prometheus.set_all(0, self.nodes)
             self.started_at = time.time()
@@ -353,17 +448,30 @@ class Fleet:
             raw = error.read()
             return error.code, json.loads(raw) if raw.strip().startswith(b"{") else {}
 
-    def _set_fleet_size(self, count: int) -> None:
-        """The DaemonSet reports `count` desired pods: set through the admin port where it
-        can be, else left to the fake's default (the number of Nodes)."""
-        try:
-            self.admin("POST", "/daemonsets", {"namespace": NAMESPACE, "name": DAEMONSET,
-                                               "desiredNumberScheduled": count})
-        except urllib.error.HTTPError as error:
-            if error.code != 404:
-                raise
-        status, daemonset = self.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{DAEMONSET}")
-        assert status == 200 and daemonset["status"]["desiredNumberScheduled"] == count, (status, daemonset)
+    def set_daemonset(self, name: str = DAEMONSET, *, reset: bool = False, **fields) -> dict:
+        """Sets what DaemonSet `name`'s controller reports (the fake's `POST /daemonsets`: status
+        counts such as numberReady, generation, maxUnavailable; each kept until set again, None
+        back to its default, `reset` all of them first); returns its status as a client GETs it."""
+        self.admin("POST", "/daemonsets", dict(fields, namespace=NAMESPACE, name=name, reset=reset))
+        return self.daemonset(name)["status"]
+
+    def daemonset(self, name: str = DAEMONSET) -> dict:
+        status, daemonset = self.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{name}")
+        assert status == 200, (status, daemonset)
+        return daemonset
+
+    def reset_daemonsets(self) -> None:
+        """Every pool's DaemonSet reports one pod per node of the pool, all ready and up to
+        date (set through the admin port where it can be, else the fake's default: one per Node)."""
+        for name, nodes in self.pools.items():
+            try:
+                self.admin("POST", "/daemonsets", {"namespace": NAMESPACE, "name": name, "reset": True,
+                                                   "desiredNumberScheduled": len(nodes)})
+            except urllib.error.HTTPError as error:
+                if error.code != 404:
+                    raise
+            status = self.daemonset(name)["status"]
+            assert status["desiredNumberScheduled"] == len(nodes) == status["numberReady"], (name, status)
 
     def all_nodes(self) -> list[dict]:
         try:
@@ -395,16 +503,19 @@ class Fleet:
     def guard(self, since: float = 0.0, until: float = float("inf")) -> dict:
         return guard_summary(self.requests(), since, until)
 
-    def leases(self) -> dict[str, dict]:
-        """The slot Leases by name (their spec and resourceVersion), as a client lists them."""
+    def leases(self, daemonset: str | None = None) -> dict[str, dict]:
+        """The slot Leases by name (their spec, resourceVersion and labels), as a client lists
+        them; only `daemonset`'s (`<daemonset>-slot-<i>`) when given."""
         status, listed = self.api("GET", f"{LEASES}?labelSelector={urllib.parse.quote(SLOT_SELECTOR)}")
         assert status == 200, (status, listed)
-        return {item["metadata"]["name"]: dict(item["spec"], resourceVersion=item["metadata"]["resourceVersion"])
-                for item in listed["items"]}
+        return {item["metadata"]["name"]: dict(item["spec"], resourceVersion=item["metadata"]["resourceVersion"],
+                                               labels=item["metadata"].get("labels") or {})
+                for item in listed["items"] if slot_of(item["metadata"]["name"], daemonset) is not None}
 
-    def holders(self) -> dict[str, str]:
+    def holders(self, daemonset: str | None = None) -> dict[str, str]:
         """slot name → holder, for the slots held now (by the record, expired or not)."""
-        return {name: spec["holderIdentity"] for name, spec in self.leases().items() if spec.get("holderIdentity")}
+        return {name: spec["holderIdentity"] for name, spec in self.leases(daemonset).items()
+                if spec.get("holderIdentity")}
 
     def renewed_holders(self) -> dict[str, str]:
         """The held slots renewed within their lease duration by this machine's clock (the
@@ -412,6 +523,9 @@ class Fleet:
         now = time.time()
         return {name: spec["holderIdentity"] for name, spec in self.leases().items() if spec.get("holderIdentity")
                 and now - micro_time(spec.get("renewTime")) <= (spec.get("leaseDurationSeconds") or self.lease_seconds)}
+
+    def lease_timeline(self) -> LeaseTimeline:
+        return LeaseTimeline(self.admin("GET", "/lease-history"))
 
     def events(self, reason: str | None = None, node: str | None = None) -> list[dict]:
         status, listed = self.api("GET", f"/api/v1/namespaces/{NAMESPACE}/events")
@@ -423,7 +537,10 @@ class Fleet:
         return next((c for c in self.node(node)["status"].get("conditions") or [] if c["type"] == kind), None)
 
     # -- the agents --
-    def config_text(self) -> str:
+    def config_text(self, node: str | None = None) -> str:
+        """The config of `node`'s agent (its pool's DaemonSet named unless the default)."""
+        daemonset = self.daemonset_of.get(node, DAEMONSET)
+        pool = f", daemonSet: {daemonset}" if daemonset != DAEMONSET else ""
         return f"""\
 sampling: {{interval: {self.interval:g}s, source: prometheus}}
 signals:
@@ -434,7 +551,7 @@ prometheus:
   timeout: 1s
   staleAfter: 10s
 heartbeat: 5m
-fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds}s{self.extra_fleet}}}
+fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds}s{pool}{self.extra_fleet}}}
 """
 
     def start_agent(self, node: str) -> Agent:
@@ -444,7 +561,7 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "config.yaml"
         address = f"127.0.0.1:{self.ports[node]}" if node in self.ports else ""
-        config.write_text(self.config_text() + f'server: {{address: "{address}"}}\n')
+        config.write_text(self.config_text(node) + f'server: {{address: "{address}"}}\n')
         self.agents[node] = Agent(directory, "--config", str(config), "--kubeconfig", self.info["kubeconfig"],
                                   "--node", node, env=clean_env(POD_NAMESPACE=NAMESPACE))
         STARTED.append(self.agents[node].process)  # an interrupted bench's kill_all() ends it too
@@ -478,32 +595,46 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
         self.prometheus.set_all(percent, nodes if nodes is not None else self.nodes)
 
     # -- waits --
+    def wait_sampling(self, timeout: float = 30) -> None:
+        """Until every agent samples: the stand-in has answered each node's query at least twice."""
+        deadline = time.monotonic() + timeout
+        while not all(self.prometheus.queries.get(n, 0) >= 2 for n in self.nodes):
+            self.check_alive()
+            assert time.monotonic() < deadline, f"not every agent queried Prometheus: {self.prometheus.queries}"
+            time.sleep(0.2)
+
     def wait_tainted(self, hard: int, soft: int, timeout: float, hold: float = 3.0) -> tuple[frozenset, frozenset]:
         """Waits until exactly `hard` Nodes carry a hard own taint and `soft` only a
         PreferNoSchedule one, unchanged for `hold` s; returns (hard, soft)."""
+        return self.wait_steady(lambda h, s: len(h) == hard and len(s) == soft,
+                                f"{hard} hard + {soft} soft own taints", timeout, hold)
+
+    def wait_steady(self, wanted, what: str, timeout: float, hold: float = 3.0) -> tuple[frozenset, frozenset]:
+        """Waits until `wanted(hard Nodes, soft Nodes)` holds of the Nodes, unchanged for `hold`
+        s; returns (hard, soft)."""
         seen = {"state": None, "since": 0.0}
 
         def settled():
             state = self.tainted_now()
             if state != seen["state"]:
                 seen.update(state=state, since=time.monotonic())
-            return (len(state[0]) == hard and len(state[1]) == soft
-                    and time.monotonic() - seen["since"] >= hold and state)
+            return wanted(*state) and time.monotonic() - seen["since"] >= hold and state
         try:
-            return wait_until(settled, timeout, f"{hard} hard + {soft} soft own taints, steady for {hold:g}s")
+            return wait_until(settled, timeout, f"{what}, steady for {hold:g}s")
         except AssertionError as error:
             state = seen["state"] or (frozenset(), frozenset())
             raise AssertionError(f"{error}; last seen hard {sorted(state[0])} soft {sorted(state[1])}; "
                                  f"slots {self.holders()}") from None
 
     def reset(self, timeout: float = 90) -> None:
-        """No load anywhere, no fault, the server up, every agent running (one a failed
-        case killed is started again); waits until no Node carries an own taint and no slot
-        is held by a live record. After an outage the agents' Node writes may be backing off
-        (up to 60 s), hence the long timeout."""
+        """No load anywhere, no fault, the server up, every DaemonSet reporting all its pods
+        ready, every agent running (one a failed case killed is started again); waits until
+        no Node carries an own taint and no slot is held by a live record. After an outage
+        the agents' Node writes may be backing off (up to 60 s), hence the long timeout."""
         self.set_all(0)
         self.admin("DELETE", "/faults")
         self.admin("POST", "/up")
+        self.reset_daemonsets()
         for node in self.nodes:
             if self.agents[node].process.poll() is not None:
                 self.start_agent(node)
