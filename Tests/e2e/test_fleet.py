@@ -22,7 +22,8 @@ import time
 
 import pytest
 
-from fleet_harness import INTERVAL, Fleet, NodeSampler, guard_summary
+from fleet_harness import (INTERVAL, Fleet, NodeSampler, busiest_second, guard_summary, holder_in,
+                           is_guard_request, report, slots_for)
 
 N = 20
 PERCENT = 30
@@ -46,12 +47,7 @@ def fleet(tmp_path_factory):
     f = Fleet(tmp_path_factory.mktemp("fleet"), N, percent=PERCENT, lease_seconds=LEASE)
     try:
         assert f.K == K
-        # Every agent samples: the stand-in has answered each node's query at least twice.
-        deadline = time.monotonic() + 30
-        while not all(f.prometheus.queries.get(n, 0) >= 2 for n in f.nodes):
-            f.check_alive()
-            assert time.monotonic() < deadline, f"not every agent queried Prometheus: {f.prometheus.queries}"
-            time.sleep(0.2)
+        f.wait_sampling()
         yield f
     finally:
         f.stop()
@@ -70,10 +66,6 @@ def case(fleet, sampler):
     fleet.reset()
     yield fleet
     fleet.check_alive()
-
-
-def report(name: str, **figures) -> None:
-    print(f"\nfleet case {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
 
 
 def assert_never_over(fleet, since, until, limit=K, among=None):
@@ -119,7 +111,9 @@ def test_twelve_of_twenty_in_pressure_get_six_hard_and_six_prefer_no_schedule(ca
            guard_requests=guard["count"], by_verb=guard["by_verb"], seconds=round(end - start, 1))
     for node in sorted(soft):
         message = fleet.condition(node)["message"]
-        assert "fleet limit: 6 of 20 nodes (30%) hold a slot; PreferNoSchedule instead" in message, (node, message)
+        # The agent may add how N was counted, e.g. "(N: 20 ready of 20 scheduled)", before the ";".
+        assert "fleet limit: 6 of 20 nodes (30%) hold a slot" in message and "; PreferNoSchedule instead" in message, \
+            (node, message)
 
 
 def test_all_twenty_entering_pressure_in_the_same_second_race_for_six_slots(case, sampler):
@@ -365,7 +359,8 @@ def test_a_holder_cut_off_past_its_lease_sheds_its_taint_within_one_interval_of_
 def test_leases_forbidden_means_overflow_with_the_reason_in_condition_and_event(case, sampler):
     """An install with the old rbac.yaml: every lease request is 403. Fail safe: no slot,
     PreferNoSchedule for every node in pressure, the condition and a FleetLimitReached
-    Event say why."""
+    Event say why. A node entering pressure writes PreferNoSchedule at once, before its
+    first slot attempt (spread over the onset window), so the cause is waited for."""
     fleet = case
     busy = fleet.nodes[:12]
     start = time.time()
@@ -374,25 +369,179 @@ def test_leases_forbidden_means_overflow_with_the_reason_in_condition_and_event(
                                     "action": "status", "status": 403})
     fleet.set_all(BUSY, busy)
     hard, soft = fleet.wait_tainted(0, 12, timeout=30)
-    for node in busy:
-        message = fleet.condition(node)["message"]
-        assert "fleet guard:" in message and ("forbidden" in message or "403" in message), (node, message)
-    deadline = time.monotonic() + 10
 
-    def new_events(node):
-        return [e for e in fleet.events("FleetLimitReached", node) if e["metadata"]["name"] not in earlier]
-    while missing := [n for n in busy if not new_events(n)]:
-        assert time.monotonic() < deadline, f"no FleetLimitReached Event for {missing}"
+    def names_the_cause(message):
+        return "forbidden" in message or "403" in message
+
+    def condition_says(node):
+        message = fleet.condition(node)["message"]
+        return "fleet guard:" in message and names_the_cause(message)
+
+    def event_says(node):
+        return [e for e in fleet.events("FleetLimitReached", node) if e["metadata"]["name"] not in earlier
+                and e["type"] == "Warning" and names_the_cause(e["message"])]
+    deadline = time.monotonic() + 10
+    while missing := [n for n in busy if not (condition_says(n) and event_says(n))]:
+        assert time.monotonic() < deadline, (
+            f"the condition or a FleetLimitReached Event does not name the 403 for {missing}: "
+            f"{missing[0]}: condition {fleet.condition(missing[0])['message']!r}, events "
+            f"{[e['message'] for e in fleet.events('FleetLimitReached', missing[0])][-3:]}")
         time.sleep(0.3)
-    for node in busy:
-        event = new_events(node)[0]
-        assert event["type"] == "Warning" and ("forbidden" in event["message"] or "403" in event["message"]), event
+    message = fleet.condition(busy[0])["message"]
     end = time.time()
     worst, _ = assert_never_over(fleet, start, end, limit=0)
     guard = fleet.guard(start, end)
     assert guard["by_status"].get("403", 0) >= 12, guard
     report("leases forbidden", history_max_hard=worst, sampler_max_hard=sampled_max(sampler, start, end, limit=0),
            K=K, guard_requests=guard["count"], by_status=guard["by_status"], condition=repr(message))
+
+
+# -- N from the DaemonSet's status (issue 35) ---------------------------------------------------
+# The fake's DaemonSet reports what its controller would; holders re-read N at least every
+# 60 s, and a holder of a slot >= the new K writes its taint soft, then releases: within
+# RELEASE_BOUND of the status change.
+RELEASE_BOUND = 90.0
+
+
+def test_a_failed_zone_brings_k_down_to_the_live_nodes_within_90_s(case, sampler):
+    """Every node in pressure (6 hard, 14 soft); then a zone of 6 nodes dies: their agents
+    are killed (kill -9: no cleanup, their Nodes keep whatever taint they had) and the
+    DaemonSet reports 14 ready and available pods, as its controller would. N = 14, K = 4:
+    within 90 s of that status change at most 4 of the live Nodes are hard-tainted, and 4
+    are (the waiting nodes fill the slots). The zone holds slot 0 and 5 waiting nodes, so 5
+    live Nodes stay hard: the live holders of slots 4 and 5 must let go; the dead holder's
+    slot expires, is below the new K and may be taken. The live Nodes never exceed the old K."""
+    fleet = case
+    start = time.time()
+    hard, soft = in_pressure(fleet, fleet.nodes, soft=N - K)
+    before = fleet.holders()
+    zone = [before["autotaint-slot-0"]] + sorted(soft)[:5]
+    live = [n for n in fleet.nodes if n not in zone]
+    try:
+        for node in zone:
+            fleet.kill(node)
+        changed_at = time.time()
+        status = fleet.set_daemonset(numberReady=N - len(zone))
+        assert (status["numberReady"], status["numberAvailable"], status["numberUnavailable"],
+                status["desiredNumberScheduled"]) == (14, 14, 6, 20), status
+        k = slots_for(len(live), PERCENT)
+        slots = {f"autotaint-slot-{i}" for i in range(k)}
+
+        def settled(hard_now, soft_now):  # slots 0–3 held by live nodes, 4 and 5 let go
+            held = fleet.holders()
+            return (len(hard_now & set(live)) == k and set(live) <= hard_now | soft_now
+                    and set(held) == slots and set(held.values()) <= set(live))
+        after, after_soft = fleet.wait_steady(settled, f"{k} of the live nodes hard, on slots 0–{k - 1}",
+                                              RELEASE_BOUND + RETRY_BOUND + 10)
+        end = time.time()
+        fleet.check_alive(live)
+        timeline = fleet.timeline()
+        spans = timeline.spans_over(k, changed_at, end, among=live)
+        down_to_k = (spans[-1][1] if spans else changed_at) - changed_at
+        assert down_to_k <= RELEASE_BOUND, (f"more than {k} live Nodes hard until {down_to_k:.1f} s after the "
+                                            "status change:\n" + timeline.excerpt(changed_at, end))
+        worst_live, _ = assert_never_over(fleet, start, end, among=live)
+        sampled = sampled_max(sampler, start, end, among=live)
+        releases = [(e["name"], e["previousHolder"], round(e["time"] - changed_at, 1))
+                    for e in fleet.lease_timeline().releases(changed_at, end)]
+        assert sorted(r[0] for r in releases) == [f"autotaint-slot-{i}" for i in range(k, K)], releases
+        message = fleet.condition(sorted(after_soft & set(live))[0])["message"]
+        report("a zone of 6 of 20 dies", K_before=K, K_after=k, history_max_hard_live_nodes=worst_live,
+               sampler_max_hard_live_nodes=sampled, live_hard_at_end=len(after & set(live)),
+               dead_hard_at_end=len(after - set(live)), live_at_most_k_after_s=round(down_to_k, 1),
+               bound_s=RELEASE_BOUND, releases_s_after_change=releases, condition=repr(message))
+    finally:
+        for node in zone:  # the zone comes back, also when the case failed
+            if fleet.agents[node].process.poll() is not None:
+                fleet.start_agent(node)
+
+
+def test_a_rolling_update_of_the_daemonset_changes_no_holder(case, sampler):
+    """12 in pressure, 6 hold. The DaemonSet's own rolling update, driven as its controller
+    reports it: generation 2 (observed a moment later), maxUnavailable 10 %, then 2 pods at a
+    time replaced (numberReady 18, numberUnavailable 2 while updatedNumberScheduled goes 0,
+    2, … 18; then all 20 ready and updated), STEP s a step, longer in all than the 60 s in
+    which every holder re-reads N. The agents keep running. N stays 20 (2 not-ready pods
+    count as live during the update) and K 6: no holder releases, the hard Nodes stay the
+    same 6."""
+    step = 6.5
+    fleet = case
+    busy = fleet.nodes[:12]
+    hard, soft = in_pressure(fleet, busy, soft=6)
+    before = fleet.holders()
+    began = time.time()
+    statuses = [fleet.set_daemonset(generation=2, observedGeneration=1, maxUnavailable="10%")]
+    time.sleep(1.0)
+    not_ready = []  # (from, to): the stretches with 2 pods not ready
+    for updated in range(0, N, 2):
+        statuses.append(fleet.set_daemonset(observedGeneration=None, updatedNumberScheduled=updated,
+                                            numberReady=N - 2))
+        not_ready.append((time.time(), time.time() + step))
+        time.sleep(step)
+        statuses.append(fleet.set_daemonset(updatedNumberScheduled=updated + 2, numberReady=None))
+        not_ready[-1] = (not_ready[-1][0], time.time())
+        time.sleep(0.5)
+    time.sleep(2 * INTERVAL)
+    ended = time.time()
+    during = [st for st in statuses if st["numberReady"] == N - 2]
+    assert len(during) == N // 2 and all(st["numberUnavailable"] == 2 and st["observedGeneration"] == 2
+                                         for st in during), during
+    assert statuses[-1] == fleet.daemonset()["status"] and statuses[-1]["updatedNumberScheduled"] == N
+    releases = fleet.lease_timeline().releases(began, ended)
+    assert not releases, f"holders released during the rolling update: {releases}"
+    guard = fleet.guard(began, ended)
+    deleted = [r for r in fleet.requests() if began <= r["time"] <= ended and r["method"] == "DELETE"
+               and "/leases/" in r["path"] and r.get("status") == 200]
+    assert not guard["by_kind"].get("release") and not deleted, (guard, deleted)
+    assert fleet.holders() == before, (before, fleet.holders())
+    timeline = fleet.timeline()
+    changed = [(round(at - began, 2), sorted(hard_now)) for at, hard_now, _ in timeline.window(began, ended)
+               if hard_now != hard]
+    assert not changed, f"the hard Nodes changed during the rolling update (s after it began): {changed[:5]}"
+    # The case proves something only if agents read N while 2 pods were not ready (numberReady
+    # alone would give N 18, K 5): holders re-read every 60 s, so some read lands in a step.
+    reads = [r["time"] for r in fleet.requests() if began <= r["time"] <= ended and is_guard_request(r)
+             and "/daemonsets/" in r["path"] and r.get("status") == 200]
+    in_steps = [at for at in reads if any(a <= at <= b for a, b in not_ready)]
+    assert in_steps, f"no DaemonSet read while 2 pods were not ready: reads at {[round(t - began, 1) for t in reads]}"
+    sampled, samples = sampler.max_hard(began, ended)
+    report("rolling update of the DaemonSet", K=K, hard_throughout=len(hard), sampler_max_hard=sampled,
+           seconds=round(ended - began, 1), releases=len(releases), daemonset_reads=len(reads),
+           reads_with_2_not_ready=len(in_steps), guard_requests=guard["count"])
+
+
+def test_twenty_entering_pressure_in_one_second_fill_the_k_slots(case, sampler):
+    """All 20 busy at once, with no fault: the agents' first slot attempts are spread over a
+    window that grows with N. K slots held within 90 s, never more than K hard; measured: the
+    busiest second's guard requests, the time until K slots were held (the fake's Lease
+    holder history) and K Nodes hard (its taint history), the spread of the first lease writes."""
+    fleet = case
+    start = time.time()
+    fleet.set_all(BUSY)
+    hard, soft = fleet.wait_tainted(K, N - K, timeout=RELEASE_BOUND)
+    end = time.time()
+    worst, timeline = assert_never_over(fleet, start, end)
+    sampled = sampled_max(sampler, start, end)
+    held_at = fleet.lease_timeline().first_held(K, start)
+    hard_at = next(at for at, hard_now, _ in timeline.window(start, end) if len(hard_now) >= K)
+    assert held_at is not None and held_at - start <= RELEASE_BOUND, held_at
+    assert hard_at - start <= RELEASE_BOUND
+    requests = fleet.requests()
+    busiest, second = busiest_second(requests, start, end)
+    per_second = [sum(1 for r in requests if is_guard_request(r) and int(r["time"]) == int(start) + i)
+                  for i in range(min(10, int(end - start) + 1))]
+    first_write = {}
+    for r in requests:  # each node's first lease write (its holderIdentity names it)
+        if start <= r["time"] <= end and is_guard_request(r) and r["method"] in ("POST", "PATCH", "PUT"):
+            first_write.setdefault(holder_in(r), r["time"])
+    first_write.pop(None, None)
+    report("20 at once, no fault", history_max_hard=worst, sampler_max_hard=sampled, K=K,
+           k_slots_held_after_s=round(held_at - start, 2), k_hard_after_s=round(hard_at - start, 2),
+           busiest_second_guard_requests=busiest, busiest_second_after_s=second - int(start) if second else None,
+           guard_requests_per_second=per_second, guard_requests=fleet.guard(start, end)["count"],
+           nodes_writing_a_lease=len(first_write),
+           first_lease_writes_spread_s=round(max(first_write.values()) - min(first_write.values()), 2)
+           if first_write else None)
 
 
 def test_the_guard_off_taints_every_node_in_pressure_and_asks_nothing_of_leases(tmp_path):
