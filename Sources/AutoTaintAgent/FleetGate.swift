@@ -26,6 +26,10 @@ struct FleetGate {
     /// was slow, a Node write held the queue), and a slot record dated that early would be
     /// judged expired while its holder still renews it.
     private let clock: @Sendable () -> Instant
+    /// Waits on `clock`'s time: a first attempt due within `onsetWaitInStep` is waited for
+    /// in the step, so a node of a small fleet is not written soft for a moment and hard
+    /// right after.
+    private let pause: @Sendable (Duration) async -> Void
     private(set) var policy: SlotPolicy
     /// Set while the node wants a hard taint and may not carry it: `FleetLimitReached` is
     /// posted on entering that state only.
@@ -58,6 +62,11 @@ struct FleetGate {
     /// How late a tick may reach the guard and still date its first request.
     static let onTime = Duration.milliseconds(100)
 
+    /// The longest wait for a first attempt that a step makes itself: one second delays the
+    /// tick's Node write by at most that (a 20-node fleet's whole onset window); a later
+    /// one is written with the overflow effect meanwhile.
+    static let onsetWaitInStep = Duration.seconds(1)
+
     /// How many free slots one `findFree` reads: enough to spread the nodes reading the
     /// same page, small enough to stay one small answer.
     static let freePage = 3
@@ -65,8 +74,10 @@ struct FleetGate {
     /// `adopting`: the Node carries a hard own taint at start, so the first step looks for
     /// this node's slot among the Leases before probing.
     init(api: any FleetAPI, namespace: String, daemonSet: String, identity: String, adopting: Bool, dryRun: Bool,
-         logger: Logger, metrics: AgentMetrics?, clock: @escaping @Sendable () -> Instant) {
+         logger: Logger, metrics: AgentMetrics?, clock: @escaping @Sendable () -> Instant,
+         pause: @escaping @Sendable (Duration) async -> Void) {
         self.api = api
+        self.pause = pause
         self.daemonSet = daemonSet
         self.clock = clock
         self.namespace = namespace
@@ -93,6 +104,7 @@ struct FleetGate {
         let fleet = config.fleet
         let wanted = fleet.isEnabled && FleetLimit.wantsSlot(view)
         heardFromServer = nil
+        var waitedForOnset = false
         // A bound on the requests of one step, whatever the policy says.
         for number in 0..<8 {
             let now = clock()
@@ -101,7 +113,14 @@ struct FleetGate {
             // give up sooner; a late tick's is dated at most `onTime` early.
             let sentAt = number == 0 ? min(max(tick, now - Self.onTime), now) : now
             guard let request = policy.next(wanted: wanted, mayRelease: mayRelease, fleet, at: now,
-                                            onset: .random(in: 0..<1)) else { break }
+                                            onset: .random(in: 0..<1)) else {
+                if !waitedForOnset, let due = policy.firstAttemptDue(at: now), due - now <= Self.onsetWaitInStep {
+                    waitedForOnset = true
+                    await pause(due - now)
+                    continue
+                }
+                break
+            }
             let outcome = await perform(request, fleet)
             let previousSize = policy.fleetSize
             policy.record(outcome, of: request, fleet, sentAt: sentAt, at: clock(), jitter: .random(in: 0..<1))
@@ -119,7 +138,12 @@ struct FleetGate {
             overflowing = false
             return .asIs
         }
-        let why = FleetLimit.shortageText(policy.shortage, fleetSize: policy.fleetSize, slots: slots, fleet)
+        let beforeFirstAttempt = policy.firstAttemptDue(at: clock()) != nil
+        let why = FleetLimit.shortageText(policy.shortage, fleetSize: policy.fleetSize, slots: slots, fleet,
+                                          beforeFirstAttempt: beforeFirstAttempt)
+        // Waiting for its turn is no overflow yet: `FleetLimitReached` is for an attempt
+        // that found no slot.
+        if beforeFirstAttempt { return .withheld(why) }
         guard overflowing else {
             overflowing = true
             logger.warning("no fleet slot: hard taints held back", metadata: [

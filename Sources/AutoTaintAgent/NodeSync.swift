@@ -144,7 +144,8 @@ struct SyncState {
          metrics: AgentMetrics? = nil, health: AgentHealth? = nil,
          fleet: (api: any FleetAPI, namespace: String)? = nil,
          afterFirstReconcile: (@Sendable () -> Void)? = nil,
-         clock: @escaping @Sendable () -> Instant = { ContinuousClock.now }) {
+         clock: @escaping @Sendable () -> Instant = { ContinuousClock.now },
+         pause: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
         self.api = api
         self.afterFirstReconcile = afterFirstReconcile
         self.health = health
@@ -163,7 +164,7 @@ struct SyncState {
         self.fleet = fleet.map { fleet in
             FleetGate(api: fleet.api, namespace: fleet.namespace, daemonSet: config.fleet.daemonSet, identity: node.name,
                       adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics,
-                      clock: clock)
+                      clock: clock, pause: pause)
         }
     }
 

@@ -39,9 +39,15 @@ public enum FleetLimit {
 
     /// Why a node that wants a slot has none, as its conditions say it; N says where it came
     /// from: `fleet limit: 4 of 14 nodes (30%) hold a slot (N: 14 ready of 20 scheduled)`.
+    /// `beforeFirstAttempt`: its first attempt is still to come, spread over the onset window
+    /// (a text that stays the same while it waits).
     public static func shortageText(_ shortage: SlotPolicy.Shortage?, fleetSize: FleetSize?, slots: Int?,
-                                    _ fleet: Config.Fleet) -> String
+                                    _ fleet: Config.Fleet, beforeFirstAttempt: Bool = false) -> String
     {
+        if beforeFirstAttempt, shortage == nil, let fleetSize {
+            let window = FleetSlots.onsetWindow(fleetSize: fleetSize.nodes).roundedToMilliseconds.kubernetesText
+            return "fleet guard: no slot yet: first attempt spread over \(window) (N × 50ms, N: \(fleetSize.origin))"
+        }
         switch shortage {
         case let .failed(failure):
             return "fleet guard: no slot: \(failure.summary)"

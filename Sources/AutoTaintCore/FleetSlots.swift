@@ -31,7 +31,7 @@ public enum FleetSlots {
     /// at most 30 min. Nodes entering pressure together then start about 20 attempts a
     /// second whatever N is (5,000 nodes: over 250 s, the K-th slot taken after about
     /// 75 s), where they all started in the same second before. A small fleet hardly
-    /// waits: 1 s at 20 nodes.
+    /// waits: 1 s at 20 nodes, which a step waits out (`FleetGate.onsetWaitInStep`).
     public static func onsetWindow(fleetSize: Int) -> Duration {
         min(Duration.milliseconds(50) * max(fleetSize, 0), .seconds(1800))
     }

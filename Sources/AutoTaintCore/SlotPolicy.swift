@@ -3,12 +3,13 @@
 /// what each outcome changes. No I/O and no clock of its own: the agent's `FleetGate`
 /// runs the requests and feeds the outcomes back, tests feed tables.
 ///
-/// - N: read once at start (for the onset window below, and the slots to look at), then
-///   before any write that takes a slot when it is over a minute old, and by a holder
-///   every 75 s, so that a K that shrank is noticed in time (`fleetSizeMaxAge`).
+/// - N: read on entering pressure when none was read before, before any write that takes
+///   a slot when it is over a minute old, and by a holder every 75 s, so that a K that
+///   shrank is noticed in time (`fleetSizeMaxAge`). Never while no slot is wanted or held.
 /// - Onset: a node entering pressure spreads its first attempt over
-///   `FleetSlots.onsetWindow` (N × 50 ms): nodes entering pressure together start about
-///   20 attempts a second at any N, not all in the same second.
+///   `FleetSlots.onsetWindow` (N × 50 ms, N as last read): nodes entering pressure together
+///   start about 20 attempts a second at any N, not all in the same second. A node that
+///   never read N reads it first, then waits its share of the window from its entry.
 /// - Acquire, one attempt: probe the slot this node watches (GET) when it is new to it
 ///   or could have expired since; absent → create it, free or this node's → take it with
 ///   its resourceVersion. Held by another node → ask for free slots (a LIST by the
@@ -98,10 +99,22 @@ public struct SlotPolicy: Equatable, Sendable {
     /// N as last read, and when.
     public private(set) var fleetSize: FleetSize?
     private var fleetSizeReadAt: Instant?
-    /// Whether the read at start is still to come.
-    private var startReadPending = true
     /// Entering pressure: the first attempt waits until then (`FleetSlots.onsetWindow`).
     private var onsetAttemptAt: Instant?
+    /// Entering pressure with no N read yet: when, and the share of the window to wait once
+    /// the read tells N.
+    private var onsetAwaitingSize: PendingOnset?
+
+    private struct PendingOnset: Equatable, Sendable {
+        var enteredAt: Instant
+        var share: Double
+    }
+
+    /// When the first attempt of this entry into pressure is due, while it is still to come.
+    public func firstAttemptDue(at now: Instant) -> Instant? {
+        guard case .waiting = phase, let onsetAttemptAt, onsetAttemptAt > now else { return nil }
+        return onsetAttemptAt
+    }
     private var findOwnPending: Bool
     private var cursor: Int?
     /// The slot this node watches for expiry: its record and since when it is unchanged.
@@ -163,14 +176,18 @@ public struct SlotPolicy: Equatable, Sendable {
                               onset: Double) -> Request? {
         switch phase {
         case .idle:
-            guard wanted else {
-                if startReadPending && fleet.isEnabled && lostSlot == nil { return .readFleetSize }
-                return lostSlotRequest(mayRelease: mayRelease, at: now)
-            }
+            guard wanted else { return lostSlotRequest(mayRelease: mayRelease, at: now) }
             phase = .waiting
             attempt = Attempt()
-            let window = FleetSlots.onsetWindow(fleetSize: fleetSize?.nodes ?? 0)
-            onsetAttemptAt = findOwnPending ? nil : now + window * min(max(onset, 0), 1)
+            // A restart that finds a hard own taint looks for its own slot at once.
+            if !findOwnPending {
+                let share = min(max(onset, 0), 1)
+                if let fleetSize {
+                    onsetAttemptAt = now + FleetSlots.onsetWindow(fleetSize: fleetSize.nodes) * share
+                } else {
+                    onsetAwaitingSize = PendingOnset(enteredAt: now, share: share)
+                }
+            }
             return next(wanted: wanted, mayRelease: mayRelease, fleet, at: now, onset: onset)
         case let .holding(holding):
             if Self.givenUp(holding, fleet, at: now) {
@@ -192,6 +209,7 @@ public struct SlotPolicy: Equatable, Sendable {
                 shortage = nil
                 probed = nil
                 onsetAttemptAt = nil
+                onsetAwaitingSize = nil
                 attemptBackoff.recordSuccess()
                 return lostSlotRequest(mayRelease: mayRelease, at: now)
             }
@@ -261,7 +279,6 @@ public struct SlotPolicy: Equatable, Sendable {
         _ outcome: Outcome, of request: Request, _ fleet: Config.Fleet, sentAt: Instant, at now: Instant, jitter: Double
     ) {
         if case .waiting = phase { attempt.requests += 1 }
-        if case .readFleetSize = request { startReadPending = false }
         if case .idle = phase, lostSlot != nil {
             recordLostSlot(outcome, of: request, at: now, jitter: jitter)
             return
@@ -272,6 +289,10 @@ public struct SlotPolicy: Equatable, Sendable {
             fleetSizeReadAt = now
             attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size.nodes)
             if case .waiting = phase {
+                if let pending = onsetAwaitingSize {
+                    onsetAwaitingSize = nil
+                    onsetAttemptAt = pending.enteredAt + FleetSlots.onsetWindow(fleetSize: size.nodes) * pending.share
+                }
                 // Not counted: the read only checks K. The slot found is beyond a K that
                 // shrank: start over from this node's first slot of the new K.
                 attempt.requests -= 1
@@ -340,7 +361,6 @@ public struct SlotPolicy: Equatable, Sendable {
             }
         case let (_, .failed(failure)):
             if case .holding = phase { return }  // a failed size read keeps the slot
-            if case .idle = phase { return }  // the read at start: the first attempt reads it
             probed = nil
             endAttempt(.failed(failure), at: now, jitter: jitter, everySlotHeld: false)
         default:

@@ -127,7 +127,7 @@ private func setUp(taints: [Taint] = [], dryRun: Bool = false, config: Config = 
     let clock = TestClock()
     let state = SyncState(api: nodes, config: config, node: await nodes.node, dryRun: dryRun,
                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                          fleet: (fleet, "autotaint"), clock: { clock.now })
+                          fleet: (fleet, "autotaint"), clock: { clock.now }, pause: { clock.advance(to: clock.now + $0) })
     return (nodes, fleet, state, clock)
 }
 
@@ -138,12 +138,11 @@ private func fillSlots(_ fleet: FakeFleetAPI) async {
 
 @Suite("FleetGate: the guard between the view and the Node write")
 struct FleetGateTests {
-    /// N once, for the onset window should pressure come; nothing else.
-    @Test func notInPressureReadsNOnceAtStartAndNothingElse() async {
+    @Test func notInPressureMakesNoGuardRequest() async {
         let (_, fleet, state, clock) = await setUp()
         var sync = state
         for second in 0..<60 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
-        #expect(await fleet.requests == ["GET daemonset"])
+        #expect(await fleet.requests == [])
     }
 
     @Test func aFreeSlotLetsTheHardTaintThrough() async {
@@ -287,6 +286,53 @@ struct FleetGateTests {
         var other = lostState
         await lostClock.tick(&other, view(pressure: true), config, at: at(0))
         #expect(await lost.node.taints == [Taint(soft)])
+    }
+
+    /// A small fleet: the first attempt, due within a second, is waited for in the step, so
+    /// the taint goes on hard at once, never soft for a moment first; the first time (N read
+    /// on entering pressure) and every time after.
+    @Test func aSmallFleetsFirstAttemptIsWaitedForNotWrittenSoftFirst() async {
+        let (nodes, fleet, state, clock) = await setUp()
+        var sync = state
+        await clock.tick(&sync, view(pressure: false), config, at: at(0))
+        for second in 1...40 {
+            let pressure = (10..<20).contains(second) || second >= 30
+            await clock.tick(&sync, view(pressure: pressure), config, at: at(second))
+            #expect(await nodes.node.taints == (pressure ? [Taint(hard)] : []), "at \(second) s")
+        }
+        #expect(await !nodes.events.contains { $0.reason == "FleetLimitReached" })
+        #expect(await nodes.events.filter { $0.reason == "TaintAdded" }.count == 2)
+        #expect(await fleet.requests.prefix(1) == ["GET daemonset"])
+    }
+
+    /// A large fleet: the first attempt waits its share of N × 50 ms (N read on entering
+    /// pressure), the taint is written PreferNoSchedule meanwhile with a condition that says
+    /// so, and no FleetLimitReached Event: it has not found the limit, it waits its turn.
+    @Test func aLargeFleetsFirstAttemptWaitsItsTurnWrittenSoft() async {
+        let (nodes, fleet, state, clock) = await setUp()
+        await fleet.setCounts(DaemonSetCounts(desired: 4000, ready: 4000))
+        var sync = state
+        await clock.tick(&sync, view(pressure: false), config, at: at(0))
+        await fleet.clearRequests()
+        // Its onset is uniform over 200 s: soft from the first tick until its turn, unless
+        // its turn fell within the first second (0.5 %).
+        var hardFrom: Int?
+        for second in 1...201 {
+            await clock.tick(&sync, view(pressure: true), config, at: at(second))
+            let taints = await nodes.node.taints
+            if taints == [Taint(hard)] {
+                hardFrom = hardFrom ?? second
+            } else {
+                #expect(hardFrom == nil && taints == [Taint(soft)])
+                let message = await nodes.node.conditions[0].message ?? ""
+                #expect(message.hasSuffix(
+                    "; fleet guard: no slot yet: first attempt spread over 3m20s (N × 50ms, N: 4000 ready of 4000 scheduled); PreferNoSchedule instead"),
+                    "\(message)")
+                #expect(await fleet.requests == ["GET daemonset"], "N read, nothing else before its turn")
+            }
+        }
+        #expect(hardFrom != nil, "its attempt came within the window")
+        #expect(await !nodes.events.contains { $0.reason == "FleetLimitReached" })
     }
 
     /// Two DaemonSets in one namespace: the gpu pool's agent works on its own slots only,

@@ -53,29 +53,33 @@ struct SlotPolicyTests {
     }()
 
     static let cases: [SlotCase] = [
-        SlotCase(name: "not in pressure: N once at start, then no request at all", steps: [
-            .ask(0, .readFleetSize, .fleetSize(10), wanted: false), .ask(0, nil, wanted: false),
-            .ask(60, nil, wanted: false), .ask(6000, nil, wanted: false),
-        ], holds: false),
-        SlotCase(name: "not in pressure: a failed read at start is not retried", steps: [
-            .ask(0, .readFleetSize, .failed(FleetFailure(.unreachable, "refused")), wanted: false),
-            .ask(60, nil, wanted: false),
+        SlotCase(name: "not in pressure: no request at all", steps: [
+            .ask(0, nil, wanted: false), .ask(60, nil, wanted: false),
         ], holds: false),
         SlotCase(name: "a slot to take: N over a minute old is read first", steps: [
-            .ask(0, .readFleetSize, .fleetSize(10), wanted: false),
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "1")),
+            .ask(0, .findFree, .noneOffered),
+            .ask(0, nil),
             .ask(100, .probe(first), .seen(nil)),
             .ask(100, .readFleetSize, .fleetSize(10)),
             .ask(100, .create(first), .written(resourceVersion: "5")),
         ], holds: true),
         SlotCase(name: "every slot held: no read of N, however old", steps: [
-            .ask(0, .readFleetSize, .fleetSize(10), wanted: false),
-            .ask(100, .probe(first), held("node-b", "1")),
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "1")),
+            .ask(0, .findFree, .noneOffered),
+            .ask(0, nil),
+            .ask(100, .probe(first), held("node-b", "2")),
             .ask(100, .findFree, .noneOffered),
             .ask(100, nil),
         ], holds: false),
         SlotCase(name: "N read before the write shrank K below the slot found: starts over within the new K", steps: [
-            .ask(0, .readFleetSize, .fleetSize(10), wanted: false),
-            .ask(100, .probe(first), held("node-b", "1")),
+            .ask(0, .readFleetSize, .fleetSize(10)),
+            .ask(0, .probe(first), held("node-b", "1")),
+            .ask(0, .findFree, .noneOffered),
+            .ask(0, nil),
+            .ask(100, .probe(first), held("node-b", "2")),
             .ask(100, .findFree, .offered(index: 2, SlotRecord(holder: "", resourceVersion: "3"))),
             .ask(100, .readFleetSize, .fleetSize(4)),
             .ask(100, .probe(0), .seen(nil)),
@@ -298,22 +302,34 @@ struct SlotPolicyTests {
     }
 
     /// Entering pressure, the first attempt waits `onset` × the onset window (N × 50 ms),
-    /// and nothing goes out before it; a node still looking for its own slot at start
-    /// (adopting) does not wait.
+    /// and nothing goes out before it. N never read: it is read at once, and the wait
+    /// counts from the entry. A node still looking for its own slot at start (adopting)
+    /// does not wait.
     @Test func theFirstAttemptWaitsItsShareOfTheOnsetWindow() {
         var policy = SlotPolicy(identity: me, adopting: false)
-        #expect(policy.next(wanted: false, mayRelease: false, Self.fleet, at: t0, onset: 0) == .readFleetSize)
-        policy.record(.fleetSize(200), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
-        let entry = t0 + .seconds(5)
-        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: entry, onset: 0.37) == nil)
-        #expect(policy.nextDue(Self.fleet) == entry + .milliseconds(3700))
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: 0.37) == .readFleetSize)
+        let read = t0 + .milliseconds(20)
+        policy.record(.fleetSize(200), of: .readFleetSize, Self.fleet, sentAt: t0, at: read, jitter: 0)
+        #expect(policy.firstAttemptDue(at: read) == t0 + .milliseconds(3700))
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: read, onset: 0.99) == nil)
+        #expect(policy.nextDue(Self.fleet) == t0 + .milliseconds(3700))
         // A later tick does not move it.
-        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: entry + .seconds(3), onset: 0.99) == nil)
-        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: entry + .milliseconds(3700), onset: 0.99)
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0 + .seconds(3), onset: 0.99) == nil)
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0 + .milliseconds(3700), onset: 0.99)
             == .probe(FleetSlots.firstSlot(for: me, slots: 60)))
+
+        // Out of pressure and in again: N known now, its share of the window from the entry.
+        policy.record(.seen(nil), of: .probe(FleetSlots.firstSlot(for: me, slots: 60)), Self.fleet,
+                      sentAt: t0 + .seconds(4), at: t0 + .seconds(4), jitter: 0)
+        #expect(policy.next(wanted: false, mayRelease: true, Self.fleet, at: t0 + .seconds(5), onset: 0) == nil)
+        let again = t0 + .seconds(30)
+        #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: again, onset: 0.5) == nil)
+        #expect(policy.firstAttemptDue(at: again) == again + .seconds(5))
 
         var adopting = SlotPolicy(identity: me, adopting: true)
         #expect(adopting.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: 0.99) == .readFleetSize)
+        adopting.record(.fleetSize(200), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
+        #expect(adopting.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: 0.99) == .findOwn)
     }
 
     /// 2,000 nodes of a fleet of 2,000 enter pressure in the same second, each with its own
@@ -324,11 +340,10 @@ struct SlotPolicyTests {
         var perSecond = [Int](repeating: 0, count: 100)
         for node in 0..<2000 {
             var policy = SlotPolicy(identity: "node-\(node)", adopting: false)
-            _ = policy.next(wanted: false, mayRelease: false, Self.fleet, at: t0, onset: 0)
-            policy.record(.fleetSize(2000), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
             let onset = (Double(node) * 0.618_033_988_749_895).truncatingRemainder(dividingBy: 1)
-            #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: onset) == nil || onset < 0.0001)
-            let first = policy.nextDue(Self.fleet)! - t0
+            #expect(policy.next(wanted: true, mayRelease: false, Self.fleet, at: t0, onset: onset) == .readFleetSize)
+            policy.record(.fleetSize(2000), of: .readFleetSize, Self.fleet, sentAt: t0, at: t0, jitter: 0)
+            let first = (policy.firstAttemptDue(at: t0) ?? t0) - t0
             #expect(first >= .zero && first < .seconds(100))
             perSecond[Int(first.components.seconds)] += 1
         }
