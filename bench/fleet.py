@@ -14,9 +14,9 @@ exactly three renewals of each. The guard's requests in that window (paths with 
 The 5,000-node projection (K = 1,500, 3,500 waiting) is the README's arithmetic, with the
 measured sizes: renewals scale with 1/leaseDuration (the default 2m halves the measured
 1m rate); a waiting node that found every slot held attempts again after half to all of
-`agent_retry_cap(N)`, 0.75 of it on average, and attempts that far apart each make a probe
-(the watched slot is due after a third of a lease) and a LIST, and no DaemonSet read (N is
-read only before a write that takes a slot); a holder reads N every 75 s. The measured
+`agent_retry_cap(N)`, 0.75 of it on average, and attempts that far apart each make a
+DaemonSet read (a later attempt refreshes an N over a minute old), a probe (the watched
+slot is due after a third of a lease) and a LIST; a holder reads N every 75 s. The measured
 attempts per waiting node here are checked against the same model at 20 nodes, so the
 projection rests on a rate the agents were seen to keep.
 """
@@ -33,6 +33,7 @@ from fleet_harness import Fleet, guard_kind, guard_summary, is_guard_request  # 
 PROJECTED_NODES, PROJECTED_SLOTS = 5000, 1500
 DEFAULT_LEASE = 120.0
 HOLDER_SIZE_READ_PERIOD = 75.0  # a holder re-reads N every 75 s (SlotPolicy.fleetSizeMaxAge.holding)
+WAITER_SIZE_READ_PERIOD = 60.0  # a waiting node's later attempts refresh an N over a minute old
 BUDGET_REQUESTS, BUDGET_BYTES = 75, 1e6  # product.md, "Performance targets": settled
 
 
@@ -79,6 +80,8 @@ def fleet(binary: str, work: Path, agents_count: int = 20, seconds: float = 60, 
         "holders_daemonset_reads": (PROJECTED_SLOTS / HOLDER_SIZE_READ_PERIOD, sizes.get("daemonset", 0)),
         "waiting_probes": (waiting_there / attempt_there, sizes.get("probe", 0)),
         "waiting_free_lists": (waiting_there / attempt_there, sizes.get("list", 0)),
+        "waiting_daemonset_reads": (waiting_there / max(WAITER_SIZE_READ_PERIOD, attempt_there),
+                                    sizes.get("daemonset", 0)),
     }
     projected_total = sum(rate for rate, _ in projected.values())
     projected_bytes = sum(rate * size for rate, size in projected.values())
@@ -134,7 +137,7 @@ def rows(f: dict) -> list[tuple[str, str, str, str]]:
          ", ".join(f"{k} {v:.0f} B" for k, v in f["bytes_per_request_by_kind"].items()), "", "info"),
         ("  bytes per guard request (request + response)",
          f"{f['bytes_per_request']:.0f} B" + ("" if f["response_bytes_logged"] else " (requests only)"), "", "info"),
-        ("  projected to 5,000 nodes: renewals; holders' N reads; waiting nodes' probes; their LISTs",
+        ("  projected to 5,000 nodes: renewals; holders' N reads; waiting nodes' probes; their LISTs; their N reads",
          "; ".join(f"{v:g}/s" for v in f["projection_5000"].values()), "", "info"),
         (f"  projected to 5,000 nodes, K = 1,500 ({f['projection_note']})",
          f"{f['projection_5000_requests_per_second']:.1f} req/s, {f['projection_5000_bytes_per_second'] / 1e6:.3f} MB/s",

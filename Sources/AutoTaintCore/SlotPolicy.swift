@@ -4,7 +4,8 @@
 /// runs the requests and feeds the outcomes back, tests feed tables.
 ///
 /// - N: read on entering pressure when none was read before, before any write that takes
-///   a slot when it is over a minute old, and by a holder every 75 s, so that a K that
+///   a slot when it is over a minute old, at the start of a waiting node's later attempts
+///   when over a minute old (a K that grew), and by a holder every 75 s, so that a K that
 ///   shrank is noticed in time (`fleetSizeMaxAge`). Never while no slot is wanted or held.
 /// - Onset: a node entering pressure spreads its first attempt over
 ///   `FleetSlots.onsetWindow` (N × 50 ms, N as last read): nodes entering pressure together
@@ -147,7 +148,8 @@ public struct SlotPolicy: Equatable, Sendable {
     }
 
 
-    /// How old N may be: a minute before a write that takes a slot; 75 s while holding,
+    /// How old N may be: a minute before a write that takes a slot and at a waiting node's
+    /// later attempts; 75 s while holding,
     /// so a holder beyond a K that shrank is soft within 90 s of the DaemonSet's status
     /// change (75 s, then a tick's write). 1,500 holders reading it every 75 s are 20
     /// requests/s at the API server.
@@ -215,6 +217,12 @@ public struct SlotPolicy: Equatable, Sendable {
             }
             guard attemptBackoff.allows(at: now), onsetAttemptAt.map({ now >= $0 }) ?? true else { return nil }
             if fleetSize == nil { return .readFleetSize }
+            // The later attempts of one entry refresh an old N, so a K that grew (a zone
+            // back) is seen; not the first: in a spike, that read would be a third more
+            // requests from every node that finds the slots taken.
+            if shortage != nil && attempt.requests == 0 && fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.acquiring) {
+                return .readFleetSize
+            }
             if findOwnPending { return .findOwn }
             guard let slots = slots(fleet) else { return nil }
             let index = (cursor ?? FleetSlots.firstSlot(for: identity, slots: slots)) % slots
