@@ -26,6 +26,7 @@ failure.
 """
 import collections
 import json
+import math
 import re
 import signal
 import socket
@@ -77,6 +78,29 @@ def retry_cap(nodes: int) -> float:
 def slots_for(nodes: int, percent: float) -> int:
     """K = max(1, floor(percent × N / 100)); 0 while the guard is off."""
     return 0 if percent == 0 else max(1, int(percent * nodes // 100))
+
+
+def fleet_size(daemonset: dict) -> int:
+    """N as the agent computes it from its DaemonSet (issue 35): status.numberReady if > 0,
+    else numberAvailable if > 0, else desiredNumberScheduled, at most desired; during a rolling
+    update of the DaemonSet itself (RollingUpdate, and updatedNumberScheduled < desired or
+    observedGeneration < metadata.generation) up to maxUnavailable (an int, or a percent of
+    desired rounded up; default 1) of the not-ready pods count as live."""
+    status, strategy = daemonset.get("status") or {}, (daemonset.get("spec") or {}).get("updateStrategy") or {}
+    desired, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
+    rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate" and (
+        status.get("updatedNumberScheduled", 0) < desired
+        or status.get("observedGeneration", 0) < daemonset["metadata"].get("generation", 0))
+    if not rolling:
+        return min(desired, ready or status.get("numberAvailable", 0) or desired)
+    allowed = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1)
+    if isinstance(allowed, str):
+        allowed = math.ceil(int(allowed.rstrip("%")) * desired / 100)
+    return min(desired, ready + min(allowed, desired - ready))
+
+
+# How old a node's N may be when it tries for a slot (issue 35: read at least every 60 s).
+N_MAX_AGE = 60.0
 
 
 def micro_time(text: str | None) -> float:
@@ -410,6 +434,7 @@ class Fleet:
         self.cap = retry_cap(count)
         self.agents: dict[str, Agent] = {}
         self.runs: collections.Counter = collections.Counter()
+        self.n_changed = False  # a DaemonSet reported another N than its pool's size since the last reset
         self.fake = self.prometheus = None
         try:
             self.fake = FakeAPI(self.work / "fakeapi", self.nodes)
@@ -453,7 +478,10 @@ class Fleet:
         counts such as numberReady, generation, maxUnavailable; each kept until set again, None
         back to its default, `reset` all of them first); returns its status as a client GETs it."""
         self.admin("POST", "/daemonsets", dict(fields, namespace=NAMESPACE, name=name, reset=reset))
-        return self.daemonset(name)["status"]
+        daemonset = self.daemonset(name)
+        if fleet_size(daemonset) != len(self.pools.get(name, ())):
+            self.n_changed = True
+        return daemonset["status"]
 
     def daemonset(self, name: str = DAEMONSET) -> dict:
         status, daemonset = self.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{name}")
@@ -630,16 +658,21 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
         """No load anywhere, no fault, the server up, every DaemonSet reporting all its pods
         ready, every agent running (one a failed case killed is started again); waits until
         no Node carries an own taint and no slot is held by a live record. After an outage
-        the agents' Node writes may be backing off (up to 60 s), hence the long timeout."""
+        the agents' Node writes may be backing off (up to 60 s), hence the long timeout.
+        After a case that changed a DaemonSet's N, also until every agent's N is younger
+        than the reset (N_MAX_AGE): an agent may still count with the old one until then."""
         self.set_all(0)
         self.admin("DELETE", "/faults")
         self.admin("POST", "/up")
         self.reset_daemonsets()
+        restored_at, n_changed, self.n_changed = time.monotonic(), self.n_changed, False
         for node in self.nodes:
             if self.agents[node].process.poll() is not None:
                 self.start_agent(node)
         wait_until(lambda: self.tainted_now() == (frozenset(), frozenset()) and not self.renewed_holders(), timeout,
                    "no own taint on any Node and every slot free")
+        if n_changed:
+            time.sleep(max(0.0, restored_at + N_MAX_AGE + self.interval - time.monotonic()))
 
     def stop(self) -> None:
         """SIGTERM to every agent (they clean up within 5 s), SIGKILL to what is left, then

@@ -399,61 +399,9 @@ def test_leases_forbidden_means_overflow_with_the_reason_in_condition_and_event(
 # -- N from the DaemonSet's status (issue 35) ---------------------------------------------------
 # The fake's DaemonSet reports what its controller would; holders re-read N at least every
 # 60 s, and a holder of a slot >= the new K writes its taint soft, then releases: within
-# RELEASE_BOUND of the status change.
+# RELEASE_BOUND of the status change. A case that changes N makes the next reset wait until
+# no agent counts with it any more (N_MAX_AGE), so the failed zone comes last.
 RELEASE_BOUND = 90.0
-
-
-def test_a_failed_zone_brings_k_down_to_the_live_nodes_within_90_s(case, sampler):
-    """Every node in pressure (6 hard, 14 soft); then a zone of 6 nodes dies: their agents
-    are killed (kill -9: no cleanup, their Nodes keep whatever taint they had) and the
-    DaemonSet reports 14 ready and available pods, as its controller would. N = 14, K = 4:
-    within 90 s of that status change at most 4 of the live Nodes are hard-tainted, and 4
-    are (the waiting nodes fill the slots). The zone holds slot 0 and 5 waiting nodes, so 5
-    live Nodes stay hard: the live holders of slots 4 and 5 must let go; the dead holder's
-    slot expires, is below the new K and may be taken. The live Nodes never exceed the old K."""
-    fleet = case
-    start = time.time()
-    hard, soft = in_pressure(fleet, fleet.nodes, soft=N - K)
-    before = fleet.holders()
-    zone = [before["autotaint-slot-0"]] + sorted(soft)[:5]
-    live = [n for n in fleet.nodes if n not in zone]
-    try:
-        for node in zone:
-            fleet.kill(node)
-        changed_at = time.time()
-        status = fleet.set_daemonset(numberReady=N - len(zone))
-        assert (status["numberReady"], status["numberAvailable"], status["numberUnavailable"],
-                status["desiredNumberScheduled"]) == (14, 14, 6, 20), status
-        k = slots_for(len(live), PERCENT)
-        slots = {f"autotaint-slot-{i}" for i in range(k)}
-
-        def settled(hard_now, soft_now):  # slots 0–3 held by live nodes, 4 and 5 let go
-            held = fleet.holders()
-            return (len(hard_now & set(live)) == k and set(live) <= hard_now | soft_now
-                    and set(held) == slots and set(held.values()) <= set(live))
-        after, after_soft = fleet.wait_steady(settled, f"{k} of the live nodes hard, on slots 0–{k - 1}",
-                                              RELEASE_BOUND + RETRY_BOUND + 10)
-        end = time.time()
-        fleet.check_alive(live)
-        timeline = fleet.timeline()
-        spans = timeline.spans_over(k, changed_at, end, among=live)
-        down_to_k = (spans[-1][1] if spans else changed_at) - changed_at
-        assert down_to_k <= RELEASE_BOUND, (f"more than {k} live Nodes hard until {down_to_k:.1f} s after the "
-                                            "status change:\n" + timeline.excerpt(changed_at, end))
-        worst_live, _ = assert_never_over(fleet, start, end, among=live)
-        sampled = sampled_max(sampler, start, end, among=live)
-        releases = [(e["name"], e["previousHolder"], round(e["time"] - changed_at, 1))
-                    for e in fleet.lease_timeline().releases(changed_at, end)]
-        assert sorted(r[0] for r in releases) == [f"autotaint-slot-{i}" for i in range(k, K)], releases
-        message = fleet.condition(sorted(after_soft & set(live))[0])["message"]
-        report("a zone of 6 of 20 dies", K_before=K, K_after=k, history_max_hard_live_nodes=worst_live,
-               sampler_max_hard_live_nodes=sampled, live_hard_at_end=len(after & set(live)),
-               dead_hard_at_end=len(after - set(live)), live_at_most_k_after_s=round(down_to_k, 1),
-               bound_s=RELEASE_BOUND, releases_s_after_change=releases, condition=repr(message))
-    finally:
-        for node in zone:  # the zone comes back, also when the case failed
-            if fleet.agents[node].process.poll() is not None:
-                fleet.start_agent(node)
 
 
 def test_a_rolling_update_of_the_daemonset_changes_no_holder(case, sampler):
@@ -487,6 +435,7 @@ def test_a_rolling_update_of_the_daemonset_changes_no_holder(case, sampler):
     assert len(during) == N // 2 and all(st["numberUnavailable"] == 2 and st["observedGeneration"] == 2
                                          for st in during), during
     assert statuses[-1] == fleet.daemonset()["status"] and statuses[-1]["updatedNumberScheduled"] == N
+    assert not fleet.n_changed, "N by the issue's rule left 20 while the update was driven"
     releases = fleet.lease_timeline().releases(began, ended)
     assert not releases, f"holders released during the rolling update: {releases}"
     guard = fleet.guard(began, ended)
@@ -542,6 +491,59 @@ def test_twenty_entering_pressure_in_one_second_fill_the_k_slots(case, sampler):
            nodes_writing_a_lease=len(first_write),
            first_lease_writes_spread_s=round(max(first_write.values()) - min(first_write.values()), 2)
            if first_write else None)
+
+
+def test_a_failed_zone_brings_k_down_to_the_live_nodes_within_90_s(case, sampler):
+    """Every node in pressure (6 hard, 14 soft); then a zone of 6 nodes dies: their agents
+    are killed (kill -9: no cleanup, their Nodes keep whatever taint they had) and the
+    DaemonSet reports 14 ready and available pods, as its controller would. N = 14, K = 4:
+    within 90 s of that status change at most 4 of the live Nodes are hard-tainted, and 4
+    are (the waiting nodes fill the slots). The zone holds slot 0 and 5 waiting nodes, so 5
+    live Nodes stay hard: the live holders of slots 4 and 5 must let go; the dead holder's
+    slot expires, is below the new K and may be taken. The live Nodes never exceed the old K."""
+    fleet = case
+    start = time.time()
+    hard, soft = in_pressure(fleet, fleet.nodes, soft=N - K)
+    before = fleet.holders()
+    zone = [before["autotaint-slot-0"]] + sorted(soft)[:5]
+    live = [n for n in fleet.nodes if n not in zone]
+    try:
+        for node in zone:
+            fleet.kill(node)
+        changed_at = time.time()
+        status = fleet.set_daemonset(numberReady=N - len(zone))
+        assert (status["numberReady"], status["numberAvailable"], status["numberUnavailable"],
+                status["desiredNumberScheduled"]) == (14, 14, 6, 20), status
+        k = slots_for(len(live), PERCENT)
+        slots = {f"autotaint-slot-{i}" for i in range(k)}
+
+        def settled(hard_now, soft_now):  # slots 0–3 held by live nodes, 4 and 5 let go
+            held = fleet.holders()
+            return (len(hard_now & set(live)) == k and set(live) <= hard_now | soft_now
+                    and set(held) == slots and set(held.values()) <= set(live))
+        after, after_soft = fleet.wait_steady(settled, f"{k} of the live nodes hard, on slots 0–{k - 1}",
+                                              RELEASE_BOUND + RETRY_BOUND + 10)
+        end = time.time()
+        fleet.check_alive(live)
+        timeline = fleet.timeline()
+        spans = timeline.spans_over(k, changed_at, end, among=live)
+        down_to_k = (spans[-1][1] if spans else changed_at) - changed_at
+        assert down_to_k <= RELEASE_BOUND, (f"more than {k} live Nodes hard until {down_to_k:.1f} s after the "
+                                            "status change:\n" + timeline.excerpt(changed_at, end))
+        worst_live, _ = assert_never_over(fleet, start, end, among=live)
+        sampled = sampled_max(sampler, start, end, among=live)
+        releases = [(e["name"], e["previousHolder"], round(e["time"] - changed_at, 1))
+                    for e in fleet.lease_timeline().releases(changed_at, end)]
+        assert sorted(r[0] for r in releases) == [f"autotaint-slot-{i}" for i in range(k, K)], releases
+        message = fleet.condition(sorted(after_soft & set(live))[0])["message"]
+        report("a zone of 6 of 20 dies", K_before=K, K_after=k, history_max_hard_live_nodes=worst_live,
+               sampler_max_hard_live_nodes=sampled, live_hard_at_end=len(after & set(live)),
+               dead_hard_at_end=len(after - set(live)), live_at_most_k_after_s=round(down_to_k, 1),
+               bound_s=RELEASE_BOUND, releases_s_after_change=releases, condition=repr(message))
+    finally:
+        for node in zone:  # the zone comes back, also when the case failed
+            if fleet.agents[node].process.poll() is not None:
+                fleet.start_agent(node)
 
 
 def test_the_guard_off_taints_every_node_in_pressure_and_asks_nothing_of_leases(tmp_path):
