@@ -400,6 +400,18 @@ class LeaseTimeline:
                 and (entry["type"] == "DELETED" or not entry.get("holder"))
                 and slot_of(entry["name"], daemonset) is not None]
 
+    def takes(self, since: float, until: float = float("inf"), daemonset: str | None = None) -> list[dict]:
+        """The history's entries in the window that gave a slot a new holder."""
+        return [entry for at, _, entry in self.steps if since <= at <= until and entry.get("holder")
+                and entry["holder"] != entry.get("previousHolder") and slot_of(entry["name"], daemonset) is not None]
+
+
+def released_while_hard(timeline: Timeline, releases: list[dict]) -> list[str]:
+    """The releases whose holder's Node still carried a hard own taint when the release was
+    committed (the agent writes its taint soft first, then releases: none)."""
+    return [f"{e['name']} by {e['previousHolder']} at {e['time']:.3f}" for e in releases
+            if e["previousHolder"] in timeline.at(e["time"])[0]]
+
 
 # -- the fleet ------------------------------------------------------------------------------------
 
