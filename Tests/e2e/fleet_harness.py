@@ -99,8 +99,10 @@ def fleet_size(daemonset: dict) -> int:
     return min(desired, ready + min(allowed, desired - ready))
 
 
-# How old a node's N may be when it tries for a slot (issue 35: read at least every 60 s).
+# How old a waiting node's N may be when it tries for a slot (issue 35), and a holder's: it
+# re-reads N every 75 s, and so releases a slot >= K within 90 s of a change.
 N_MAX_AGE = 60.0
+HOLDER_N_MAX_AGE = 75.0
 
 
 def micro_time(text: str | None) -> float:

@@ -22,8 +22,8 @@ import time
 
 import pytest
 
-from fleet_harness import (INTERVAL, N_MAX_AGE, Fleet, NodeSampler, busiest_second, guard_summary, holder_in,
-                           is_guard_request, released_while_hard, report, slot_of, slots_for)
+from fleet_harness import (HOLDER_N_MAX_AGE, INTERVAL, N_MAX_AGE, Fleet, NodeSampler, busiest_second, guard_summary,
+                           holder_in, is_guard_request, released_while_hard, report, slot_of, slots_for)
 
 N = 20
 PERCENT = 30
@@ -397,10 +397,11 @@ def test_leases_forbidden_means_overflow_with_the_reason_in_condition_and_event(
 
 
 # -- N from the DaemonSet's status (issue 35) ---------------------------------------------------
-# The fake's DaemonSet reports what its controller would; holders re-read N at least every
-# 60 s, and a holder of a slot >= the new K writes its taint soft, then releases: within
-# RELEASE_BOUND of the status change. A case that changes N makes the next reset wait until
-# no agent counts with it any more (N_MAX_AGE), so the failed zone comes last.
+# The fake's DaemonSet reports what its controller would; holders re-read N every 75 s, and
+# a holder of a slot >= the new K writes its taint soft, then releases: within RELEASE_BOUND
+# of the status change. A waiting node counts with an N at most N_MAX_AGE old: a case that
+# changes N makes the next reset wait until no agent counts with it any more, so the failed
+# zone comes last.
 RELEASE_BOUND = 90.0
 
 
@@ -408,16 +409,21 @@ def test_a_rolling_update_of_the_daemonset_changes_no_holder(case, sampler):
     """12 in pressure, 6 hold. The DaemonSet's own rolling update, driven as its controller
     reports it: generation 2 (observed a moment later), maxUnavailable 10 %, then 2 pods at a
     time replaced (numberReady 18, numberUnavailable 2 while updatedNumberScheduled goes 0,
-    2, … 18; then all 20 ready and updated), STEP s a step, longer in all than the 60 s in
-    which every holder re-reads N. The agents keep running. N stays 20 (2 not-ready pods
-    count as live during the update) and K 6: no holder releases, the hard Nodes stay the
-    same 6."""
-    step = 6.5
+    2, … 18, half a second with all 20 ready between steps; then all ready and updated). The
+    ten steps last until every holder has re-read N (HOLDER_N_MAX_AGE after it took its slot;
+    about 75 s), nearly all of it with 2 pods not ready. The agents keep running. N stays 20
+    (2 not-ready pods count as live during the update) and K 6: no holder releases, the
+    hard Nodes stay the same 6."""
     fleet = case
     busy = fleet.nodes[:12]
+    start = time.time()
     hard, soft = in_pressure(fleet, busy, soft=6)
     before = fleet.holders()
     began = time.time()
+    taken = [e["time"] for e in fleet.lease_timeline().takes(start, began)]
+    assert len(taken) == K, taken
+    reread_by = max(taken) + HOLDER_N_MAX_AGE + 2 * INTERVAL  # every holder has read N again by then
+    step = max(3.0, (reread_by - began - 1.0) / (N // 2) - 0.5)
     statuses = [fleet.set_daemonset(generation=2, observedGeneration=1, maxUnavailable="10%")]
     time.sleep(1.0)
     not_ready = []  # (from, to): the stretches with 2 pods not ready
@@ -448,15 +454,17 @@ def test_a_rolling_update_of_the_daemonset_changes_no_holder(case, sampler):
                if hard_now != hard]
     assert not changed, f"the hard Nodes changed during the rolling update (s after it began): {changed[:5]}"
     # The case proves something only if agents read N while 2 pods were not ready (numberReady
-    # alone would give N 18, K 5): holders re-read every 60 s, so some read lands in a step.
+    # alone would give N 18, K 5).
     reads = [r["time"] for r in fleet.requests() if began <= r["time"] <= ended and is_guard_request(r)
              and "/daemonsets/" in r["path"] and r.get("status") == 200]
     in_steps = [at for at in reads if any(a <= at <= b for a, b in not_ready)]
     assert in_steps, f"no DaemonSet read while 2 pods were not ready: reads at {[round(t - began, 1) for t in reads]}"
+    assert not_ready[-1][1] >= reread_by - 0.5, (not_ready[-1], reread_by)
     sampled, samples = sampler.max_hard(began, ended)
     report("rolling update of the DaemonSet", K=K, hard_throughout=len(hard), sampler_max_hard=sampled,
-           seconds=round(ended - began, 1), releases=len(releases), daemonset_reads=len(reads),
-           reads_with_2_not_ready=len(in_steps), guard_requests=guard["count"])
+           seconds=round(ended - began, 1), step_s=round(step, 1), releases=len(releases), daemonset_reads=len(reads),
+           reads_with_2_not_ready=len(in_steps), read_times_s=[round(t - began, 1) for t in reads],
+           guard_requests=guard["count"])
 
 
 def test_twenty_entering_pressure_in_one_second_fill_the_k_slots(case, sampler):
