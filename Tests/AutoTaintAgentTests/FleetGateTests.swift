@@ -184,11 +184,12 @@ struct FleetGateTests {
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
         // Released by its holder: not the slot this node watches, so only the LIST of free
-        // slots finds it, at the next attempt (≤ 5 s at N = 10).
+        // slots finds it, at the next attempt: at N = 10 within the onset window (0.5 s) and
+        // the 5 s cap after it.
         let watched = FleetSlots.firstSlot(for: "node-1", slots: 3)
         let released = slotName((watched + 1) % 3)
         await fleet.hold(released, by: "")
-        for second in 1...5 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        for second in 1...6 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
         #expect(await fleet.leases[released]?.spec.holderIdentity == "node-1")
         #expect(await fleet.requests.filter { $0.hasPrefix("GET autotaint-slot") }.count == 1, "its watched slot probed once")
@@ -353,9 +354,10 @@ struct FleetGateTests {
             "GET daemonset", "GET autotaint-gpu-slot-\(watched)",
             "LIST leases autotaint.dev/role=fleet-slot,autotaint.dev/fleet=autotaint-gpu,autotaint.dev/slot-state=free",
         ])
-        // One of its own comes free: taken, under its own name and label.
+        // One of its own comes free: taken, under its own name and label, at its next attempt
+        // (within the onset window, 0.5 s at N = 10, and the 5 s cap after it).
         await fleet.hold("autotaint-gpu-slot-\((watched + 1) % 3)", by: "", fleet: "autotaint-gpu")
-        for second in 1...5 { await clock.tick(&sync, view(pressure: true), gpu, at: at(second)) }
+        for second in 1...6 { await clock.tick(&sync, view(pressure: true), gpu, at: at(second)) }
         #expect(await nodes.node.taints == [Taint(hard)])
         let taken = await fleet.leases["autotaint-gpu-slot-\((watched + 1) % 3)"]
         #expect(taken?.spec.holderIdentity == "node-1")
@@ -364,7 +366,7 @@ struct FleetGateTests {
         // A reload naming another DaemonSet does not move it to that fleet: it renews its own
         // slot (fleet.daemonSet applies at the next start).
         await fleet.clearRequests()
-        for second in 6...20 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
+        for second in 7...20 { await clock.tick(&sync, view(pressure: true), config, at: at(second)) }
         #expect(await fleet.requests.allSatisfy { $0.hasPrefix("PATCH autotaint-gpu-slot-") || $0 == "GET daemonset" })
         #expect(await nodes.node.taints == [Taint(hard)])
     }
