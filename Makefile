@@ -131,8 +131,10 @@ bench: release bench-deps
 	$(MAKE) bench-scale
 
 # N = 50, 100, 200 real agents at one fake API server through a start-up storm, 10 min of
-# steady state, two API server restarts and a cluster-wide spike (bench/storms.py): ~40 min,
-# prints one table per scenario and writes bench/storms.json.
+# steady state, two API server restarts and a cluster-wide spike, twice (bench/storms.py):
+# ~50 min, prints one table per scenario, writes bench/storms.json, then the onset model
+# (bench/onset_model.py) next to the spikes and at 5,000 nodes. The onset alone, ~20 min:
+# python3 bench/storms.py $(BIN) --scenarios spike,spike_again
 bench-scale: release
 	python3 bench/storms.py $(BIN)
 
