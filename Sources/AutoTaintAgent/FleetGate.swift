@@ -181,10 +181,9 @@ struct FleetGate {
                 return FleetSlots.offeredSlot(offered, identity: policy.identity, slots: slots)
                     .map { .offered(index: $0.index, $0.record) } ?? .noneOffered
             case let .create(index):
-                let labels = Self.slotLabels(fleet: daemonSet).merging([Self.stateLabel: SlotState.held.rawValue]) { $1 }
-                let lease = Lease(name: FleetSlots.leaseName(index, fleet: daemonSet), labels: labels,
-                                  spec: holderSpec(fleet, transitions: 0))
-                return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
+                return try await create(index, state: .held, holderSpec(fleet, transitions: 0))
+            case let .prepare(index):
+                return try await create(index, state: .free, LeaseSpec(holderIdentity: ""))
             case let .take(index, resourceVersion, transitions):
                 return try await update(index, resourceVersion, state: .held, holderSpec(fleet, transitions: transitions))
             case let .renew(holding):
@@ -201,6 +200,12 @@ struct FleetGate {
         } catch {
             return .failed(Self.failure(error))
         }
+    }
+
+    private func create(_ index: Int, state: SlotState, _ spec: LeaseSpec) async throws(KubeError) -> SlotPolicy.Outcome {
+        let labels = Self.slotLabels(fleet: daemonSet).merging([Self.stateLabel: state.rawValue]) { $1 }
+        let lease = Lease(name: FleetSlots.leaseName(index, fleet: daemonSet), labels: labels, spec: spec)
+        return .written(resourceVersion: dryRun ? "" : try await api.createLease(namespace: namespace, lease).resourceVersion)
     }
 
     /// `state`: the new `stateLabel`, nil to keep it. Every write also sets the fleet

@@ -37,6 +37,11 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 
+    /// Whole milliseconds, rounded towards zero, for arithmetic on periods.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+
     /// To the nearest millisecond, for durations in log lines (`970ms`, `31.8s` as `31s800ms`).
     public var roundedToMilliseconds: Duration {
         let (seconds, attoseconds) = components

@@ -5,14 +5,16 @@
 ///
 /// - N: read on entering pressure when none was read before, before any write that takes
 ///   a slot when it is over a minute old, at the start of a waiting node's later attempts
-///   when over a minute old (a K that grew), and by a holder every 75 s, so that a K that
-///   shrank is noticed in time (`fleetSizeMaxAge`). Never while no slot is wanted or held.
+///   when over a minute old (a K that grew), and by a holder at most 75 s after its last
+///   read, so that a K that shrank is noticed in time (`fleetSizeMaxAge`), at its own
+///   phase of the 75 s period (`holderReadDue`). Never while no slot is wanted or held.
 /// - Onset: a node entering pressure spreads its first attempt over
 ///   `FleetSlots.onsetWindow` (N × 50 ms, N as last read): nodes entering pressure together
 ///   start about 20 attempts a second at any N, not all in the same second. A node that
 ///   never read N reads it first, then waits its share of the window from its entry.
 /// - Acquire, one attempt: probe the slot this node watches (GET) when it is new to it
-///   or could have expired since; absent → create it, free or this node's → take it with
+///   or could have expired since; absent → create it (and the next slot, free, if absent
+///   too: `prepare`), free or this node's → take it with
 ///   its resourceVersion. Held by another node → ask for free slots (a LIST by the
 ///   free-state label, `findFree`) and take the one offered. A 409 means another node
 ///   won: the next slot at once, at most `requestsPerAttempt` requests an attempt. An
@@ -60,6 +62,12 @@ public struct SlotPolicy: Equatable, Sendable {
         /// LIST the slots labelled free.
         case findFree
         case create(Int)
+        /// Create slot `index` free, after creating the one before it: a new fleet's slots
+        /// exist only once some node creates them, and the LIST of free slots finds only
+        /// existing ones, so a slot no node's hash picks would stay empty until a waiting
+        /// node walked to it (in the first spike at 5,000 nodes, about 50 of 1,500 for an
+        /// hour). Its answer changes nothing: 409 means it exists.
+        case prepare(Int)
         /// Update slot `index` from `resourceVersion` to this node, counting a transition
         /// when it came from another holder.
         case take(index: Int, resourceVersion: String, transitions: Int)
@@ -102,6 +110,11 @@ public struct SlotPolicy: Equatable, Sendable {
     private var fleetSizeReadAt: Instant?
     /// Entering pressure: the first attempt waits until then (`FleetSlots.onsetWindow`).
     private var onsetAttemptAt: Instant?
+    /// The slot to `prepare` after this node created the one before it.
+    private var unpreparedNext: Int?
+    /// The first instant the policy was asked about: the origin of this node's phase of the
+    /// holders' read period.
+    private var epoch: Instant?
     /// Entering pressure with no N read yet: when, and the share of the window to wait once
     /// the read tells N.
     private var onsetAwaitingSize: PendingOnset?
@@ -176,6 +189,7 @@ public struct SlotPolicy: Equatable, Sendable {
     /// in the onset window a first attempt goes, should pressure begin now.
     public mutating func next(wanted: Bool, mayRelease: Bool, _ fleet: Config.Fleet, at now: Instant,
                               onset: Double) -> Request? {
+        if epoch == nil { epoch = now }
         switch phase {
         case .idle:
             guard wanted else { return lostSlotRequest(mayRelease: mayRelease, at: now) }
@@ -202,7 +216,11 @@ public struct SlotPolicy: Equatable, Sendable {
             }
             let beyondLimit = slots(fleet).map { holding.index >= $0 } ?? false
             if (!wanted || beyondLimit || !fleet.isEnabled) && mayRelease { return .release(holding) }
-            if fleetSizeIsOld(at: now, maxAge: Self.fleetSizeMaxAge.holding) && fleet.isEnabled { return .readFleetSize }
+            if let index = unpreparedNext {
+                unpreparedNext = nil
+                return .prepare(index)
+            }
+            if holderReadDue().map({ now >= $0 }) ?? true, fleet.isEnabled { return .readFleetSize }
             guard now - holding.renewedAt >= fleet.leaseDuration / 3, renewBackoff.allows(at: now) else { return nil }
             return .renew(holding)
         case .waiting:
@@ -256,6 +274,21 @@ public struct SlotPolicy: Equatable, Sendable {
         guard case let .acquirable(record) = probed else { return .probe(lostSlot.index) }
         return .release(Holding(index: lostSlot.index, resourceVersion: record.resourceVersion,
                                 transitions: record.transitions, renewedAt: now))
+    }
+
+    /// When a holder reads N next: the first instant after its last read at this node's
+    /// phase of the 75 s period (its name's hash, from its own `epoch`), so at most 75 s
+    /// after the read, and holders that all read N in one second (entering pressure
+    /// together) spread their next reads over the period instead of all reading again in
+    /// one second, every period.
+    private func holderReadDue() -> Instant? {
+        guard let readAt = fleetSizeReadAt, let epoch else { return nil }
+        let period = Self.fleetSizeMaxAge.holding.wholeMilliseconds
+        let phase = Int64(FleetSlots.firstSlot(for: identity, slots: Int(period)))
+        let sinceEpoch = (readAt - epoch).wholeMilliseconds
+        var wait = (phase - sinceEpoch % period + period) % period
+        if wait == 0 { wait = period }
+        return readAt + .milliseconds(wait)
     }
 
     private func fleetSizeIsOld(at now: Instant, maxAge: Duration) -> Bool {
@@ -328,6 +361,7 @@ public struct SlotPolicy: Equatable, Sendable {
             attempt.listedFree = true
         case let (.create(index), .written(resourceVersion)):
             hold(Holding(index: index, resourceVersion: resourceVersion, transitions: 0, renewedAt: sentAt))
+            if let slots = slots(fleet), slots > 1 { unpreparedNext = (index + 1) % slots }
         case let (.take(index, _, transitions), .written(resourceVersion)):
             hold(Holding(index: index, resourceVersion: resourceVersion, transitions: transitions, renewedAt: sentAt))
         case (.create(let index), .conflict), (.take(let index, _, _), .conflict):
@@ -481,7 +515,7 @@ public struct SlotPolicy: Equatable, Sendable {
         case .idle: lostSlot.map { lost in attemptBackoff.notBefore ?? lost.since }
         case let .holding(holding):
             min(max(holding.renewedAt + fleet.leaseDuration / 3, renewBackoff.notBefore ?? holding.renewedAt),
-                fleetSizeReadAt.map { $0 + Self.fleetSizeMaxAge.holding } ?? holding.renewedAt)
+                holderReadDue() ?? holding.renewedAt)
         case .waiting: [attemptBackoff.notBefore, onsetAttemptAt].compactMap { $0 }.max()
         }
     }

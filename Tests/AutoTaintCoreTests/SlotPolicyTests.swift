@@ -65,6 +65,7 @@ struct SlotPolicyTests {
             .ask(100, .probe(first), .seen(nil)),
             .ask(100, .readFleetSize, .fleetSize(10)),
             .ask(100, .create(first), .written(resourceVersion: "5")),
+            .ask(100, .prepare((first + 1) % 3), .conflict),
         ], holds: true),
         SlotCase(name: "a first attempt that finds every slot held reads no N, however old", steps: [
             .ask(0, .readFleetSize, .fleetSize(10)),
@@ -102,6 +103,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
             .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, .prepare((first + 1) % 3), .conflict),
             .ask(0, nil),
         ], holds: true),
         SlotCase(name: "free slot: taken with its resourceVersion, no transition counted", steps: [
@@ -177,6 +179,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
             .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, .prepare((first + 1) % 3), .conflict),
             .ask(9, nil),
             .ask(10, .renew(holding(first, "5", renewedAt: 0)), .written(resourceVersion: "6")),
             .ask(19, nil),
@@ -186,6 +189,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
             .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, .prepare((first + 1) % 3), .conflict),
             .ask(10, .renew(holding(first, "5", renewedAt: 0)), .conflict),
             .ask(10, .probe(first), held("node-b", "9")),
             .ask(10, .findFree, .noneOffered),
@@ -195,6 +199,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
             .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, .prepare((first + 1) % 3), .conflict),
             .ask(10, .renew(holding(first, "5", renewedAt: 0)), .failed(FleetFailure(.unreachable, "refused"))),
             .ask(10, nil),
             .ask(19, .renew(holding(first, "5", renewedAt: 0)), .failed(FleetFailure(.unreachable, "refused"))),
@@ -204,6 +209,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
             .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, .prepare((first + 1) % 3), .conflict),
             .ask(20, .probe(first), held(me, "5")),
             .ask(20, .take(index: first, resourceVersion: "5", transitions: 0), .written(resourceVersion: "6")),
         ], holds: true),
@@ -211,6 +217,7 @@ struct SlotPolicyTests {
             .ask(0, .readFleetSize, .fleetSize(10)),
             .ask(0, .probe(first), .seen(nil)),
             .ask(0, .create(first), .written(resourceVersion: "5")),
+            .ask(0, .prepare((first + 1) % 3), .conflict),
             .ask(10, .renew(holding(first, "5", renewedAt: 0)), .written(resourceVersion: "6"), wanted: false),
             .ask(11, .release(holding(first, "6", renewedAt: 10)), .written(resourceVersion: "7"), wanted: false, mayRelease: true),
             .ask(12, nil, wanted: false, mayRelease: true),
@@ -392,6 +399,41 @@ struct SlotPolicyTests {
         #expect(asked.filter { $0 == .readFleetSize }.count == 1 + 1200 / 75)
         #expect(asked.filter { if case .renew = $0 { true } else { false } }.count == 120)
         #expect(policy.holdsSlot(Self.fleet, at: t0 + .seconds(1200)))
+    }
+
+    /// 300 holders that all read N in the same second (they entered pressure together)
+    /// read it next at their own phases of the 75 s period: each within 75 s of the last
+    /// read, all of them spread over the period, not again in one second.
+    @Test func holdersSpreadTheirReadsOfNOverThePeriod() {
+        var perTenSeconds = [Int](repeating: 0, count: 8)
+        for node in 0..<300 {
+            var policy = SlotPolicy(identity: "node-\(node)", adopting: false)
+            var now = t0
+            while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: now, onset: 0) {
+                let outcome: SlotPolicy.Outcome = switch request {
+                case .readFleetSize: .fleetSize(1000)
+                case .probe: .seen(nil)
+                default: .written(resourceVersion: "1")
+                }
+                policy.record(outcome, of: request, Self.fleet, sentAt: now, at: now, jitter: 0)
+                if request == .readFleetSize { now = t0 }
+            }
+            // Its next wake-up that reads N: renewals come every 10 s in between.
+            var read: Duration?
+            for second in 1...80 where read == nil {
+                now = t0 + .seconds(second)
+                while let request = policy.next(wanted: true, mayRelease: false, Self.fleet, at: now, onset: 0) {
+                    if request == .readFleetSize { read = now - t0 }
+                    policy.record(request == .readFleetSize ? .fleetSize(1000) : .written(resourceVersion: "\(second)"),
+                                  of: request, Self.fleet, sentAt: now, at: now, jitter: 0)
+                }
+            }
+            let after = read ?? .seconds(999)
+            #expect(after <= .seconds(75), "node-\(node) read N again after \(after)")
+            perTenSeconds[min(Int(after.components.seconds) / 10, 7)] += 1
+        }
+        // 300 over 75 s: 40 per 10 s on average; never all in one stretch.
+        #expect(perTenSeconds.prefix(7).allSatisfy { (15...65).contains($0) }, "\(perTenSeconds)")
     }
 
     @Test func aFailedSizeReadKeepsTheSlot() {
