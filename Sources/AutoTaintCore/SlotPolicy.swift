@@ -387,6 +387,7 @@ public struct SlotPolicy: Equatable, Sendable {
             phase = .waiting
             cursor = holding.index
             watched = nil
+            unpreparedNext = nil
             attempt = Attempt()
         case (.renew, .failed):
             renewBackoff.cap = fleet.leaseDuration / 6
@@ -397,6 +398,7 @@ public struct SlotPolicy: Equatable, Sendable {
             phase = .idle
             cursor = nil
             watched = nil
+            unpreparedNext = nil
             if case .failed = outcome {
                 lostSlot = LostSlot(index: holding.index, since: now)
                 attemptBackoff.recordFailure(at: now, jitter: jitter)
