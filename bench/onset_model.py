@@ -5,15 +5,18 @@ Sources/AutoTaintCore/SlotPolicy.swift, FleetSlots.swift and FleetGate.swift, si
 request by request against one API server. Printed per N (50, 100, 200, 1,000, 5,000):
 the busiest 1 s of guard requests (a sliding window; median, 90th percentile and max over
 TRIALS onsets) and per node, the time until K slots are held (median, max), and the guard
-requests/s once settled against the budget arithmetic. Nothing but arithmetic and random
+requests/s once settled against the budget arithmetic, and the busiest 1 s from minute 3
+(or W + 30 s, when later) to minute 10, after the first attempts: where holders that read N
+in one second would read it again together. Nothing but arithmetic and random
 draws: bench/storms.py measures real agents at N = 50, 100, 200 (`--scenarios
 spike,spike_again`), and this model then puts its figures for the same fleets next to the
 measured ones from bench/storms.json (`--no-validate`: not).
 
 usage: onset_model.py [--trials 20] [--sizes 50,100,200,1000,5000] [--latency 0.005]
                       [--measured bench/storms.json] [--no-validate] [--seed 1]
+                      [--epochs -15,-10] [--no-project]
 
-The rules, as the agent has them at commit 3b6abe7 (what is simplified is said so):
+The rules, as the agent has them at commit 16dedfe (what is simplified is said so):
 - Ticks: the agent steps its guard on its sampling ticks, every 5 s (the default
   `sampling.interval`, also the bench's), at a phase of its own (uniform: agents start
   with a random share of an interval). NodeSync is promised no tick is needed before the
@@ -32,7 +35,11 @@ The rules, as the agent has them at commit 3b6abe7 (what is simplified is said s
 - N: besides that read on entering, an attempt that found a slot to write (absent, free,
   offered) reads the DaemonSet first when N is 60 s old or more, and so does a waiting
   node's later attempt (after one that ended without a slot) at its start; neither read
-  counts in the attempt's 3. A holder reads it when 75 s old. The first attempt after
+  counts in the attempt's 3. A holder reads it at its own phase of the 75 s period
+  (SlotPolicy.holderReadDue): the first instant after its last read at offset FNV-1a(node
+  name) mod 75,000 ms from its policy's epoch (the first instant the policy was asked: the
+  agent's first tick after it started), so at most 75 s after the read; it goes out on the
+  first tick at or after that instant (nextDue includes it). The first attempt after
   entering reads none when it finds every slot held.
 - One attempt, at most 3 requests (SlotPolicy.requestsPerAttempt) besides N reads:
   probe (GET) the slot the node watches — at first slot FNV-1a(node name) mod K — when it
@@ -41,7 +48,11 @@ The rules, as the agent has them at commit 3b6abe7 (what is simplified is said s
   take (PATCH); held by another → LIST the free-labelled slots (limit 3, the server's name
   order; FleetSlots.offeredSlot picks among those below K with no holder by the node's
   hash) → offered → take; none offered → the attempt ends with every slot held and the
-  next waits uniform [cap/2, cap), cap = N × 300 ms (≥ 5 s, ≤ 30 min). A probe that finds
+  next waits uniform [cap/2, cap), cap = N × 300 ms (≥ 5 s, ≤ 30 min). A node whose create
+  won (201) makes one more request in the same step, before anything else a holder does:
+  prepare = create slot (index + 1) mod K free (no holder, labelled free, so a LIST of free
+  slots finds it); 201 or 409 (it exists), either way nothing else changes. A take prepares
+  nothing. A probe that finds
   the watched slot's record changed (a live holder renewing) moves the node on to the next
   slot for its next attempt, without a LIST-free attempt in between: so a waiting node's
   attempt costs a LIST alone until the probe is due again. A 409 (create: AlreadyExists,
@@ -66,6 +77,14 @@ answers the requests of the race slower than its median, so more 409s (the `raci
 column uses the round trip the agents saw), and the watch events of the entry writes come
 later, so more first attempts fall within the step's 1 s than modelled.
 
+The agents' epochs (the origin of a holder's read phase): each agent's first tick, uniform
+over [-15 s, -10 s) from the onset (`--epochs`), which also sets its tick phase (the epoch
+mod 5 s): what the bench's start-up gave at 16dedfe (each agent's first Node status write
+10-15 s before the first spike's onset at N = 50 and 100); in the `free` state 3,600 s
+earlier (agents running for an hour). The read phases come from the names' hashes, so
+where the epochs lie moves each holder's reads but hardly their spread. The validation uses each agent's epoch as storms.py measured it (its first
+Node write, `agent_epochs_s`) when storms.json has it, with random tick phases as before.
+
 Initial states (per N):
 - `fresh`: no slot Lease exists and no agent has read N: the first spike after install;
 - `restarted`: every slot Lease exists and is free, no agent has read N: the first spike
@@ -74,6 +93,7 @@ Initial states (per N):
   any later spike after a long idle time.
 """
 import argparse
+import collections
 import heapq
 import json
 import math
@@ -88,6 +108,7 @@ LEASE = 120.0  # fleet.leaseDuration in the bench (2m)
 PERCENT = 30
 ACQUIRING_MAX_AGE = 60.0  # SlotPolicy.fleetSizeMaxAge.acquiring
 HOLDING_MAX_AGE = 75.0  # SlotPolicy.fleetSizeMaxAge.holding
+HOLDING_PERIOD_MS = 75_000  # the same in whole milliseconds: the holders' read period (holderReadDue)
 REQUESTS_PER_ATTEMPT = 3  # SlotPolicy.requestsPerAttempt
 FREE_PAGE = 3  # FleetGate.freePage
 STEP_LIMIT = 8  # FleetGate.step: at most 8 requests a step
@@ -123,6 +144,21 @@ def node_name(i: int) -> str:
     return f"node-{i:02d}"  # the bench's (Tests/e2e/fleet_harness.py)
 
 
+def read_phase_ms(identity: str) -> int:
+    """SlotPolicy.holderReadDue's phase: FleetSlots.firstSlot(for: name, slots: 75,000)."""
+    return first_slot(identity, HOLDING_PERIOD_MS)
+
+
+def holder_read_due(node) -> float:
+    """SlotPolicy.holderReadDue: the first instant after the last read at this node's phase
+    of the 75 s period, counted in whole milliseconds from its epoch."""
+    since = int((node.read_at - node.epoch) * 1000)  # wholeMilliseconds: towards zero
+    wait = (node.read_phase - math.fmod(since, HOLDING_PERIOD_MS) + HOLDING_PERIOD_MS) % HOLDING_PERIOD_MS
+    if wait == 0:
+        wait = HOLDING_PERIOD_MS
+    return node.read_at + wait / 1000
+
+
 def spike_seconds(n: int) -> float:
     """bench/storms.py's window: max(90 s, W + 30 s) + 30 s."""
     return max(90.0, onset_window(n) + 30) + 30
@@ -137,10 +173,14 @@ ABSENT = "absent"
 class Node:
     __slots__ = ("name", "index0", "phase", "tick_phase", "read_at", "onset_at", "onset_pending", "cursor",
                  "watched", "probed", "att_requests", "att_probed", "att_listed", "failures", "not_before", "cap",
-                 "holding", "step_tick", "step_iterations", "waited_for_onset", "shortage", "tick_token", "entering")
+                 "holding", "step_tick", "step_iterations", "waited_for_onset", "shortage", "tick_token", "entering",
+                 "epoch", "read_phase", "unprepared")
 
-    def __init__(self, name: str, slots: int, n: int, tick_phase: float, knows_n: bool):
+    def __init__(self, name: str, slots: int, n: int, tick_phase: float, knows_n: bool, epoch: float):
         self.name = name
+        self.epoch = epoch  # the policy's first instant (SlotPolicy.epoch)
+        self.read_phase = read_phase_ms(name)
+        self.unprepared = None  # the slot to prepare after creating the one before it
         self.index0 = first_slot(name, slots)
         self.phase = IDLE
         self.tick_phase = tick_phase
@@ -169,15 +209,25 @@ class Model:
     """One onset: every node enters pressure at t = 0."""
 
     def __init__(self, n: int, rng: random.Random, latency: float, free_slots=(), existing=(), knowing=None,
-                 entry_event: float | None = None):
+                 entry_event: float | None = None, epochs=(-15.0, -10.0), measured_epochs=None):
         """`knowing`: the names of the nodes that read N before (in an earlier time in pressure,
         long enough ago); None: all of them. `entry_event`: how long after the step that
         entered pressure the watch event of the node's own Node write starts another step
-        (default: three latencies, the taint and status writes and the event)."""
+        (default: three latencies, the taint and status writes and the event). `epochs`: each
+        agent's first tick (its policy's epoch) is uniform in [epochs[0], epochs[1]) s from the
+        onset, its tick phase that instant mod the interval; `measured_epochs`: node → epoch,
+        as the bench measured it (tick phases then uniform, as before)."""
         self.n, self.k, self.w, self.rng, self.latency = n, slots_for(n), onset_window(n), rng, latency
         self.entry_event = 3 * latency if entry_event is None else entry_event
-        self.nodes = [Node(node_name(i), self.k, n, rng.uniform(0, INTERVAL),
-                           knowing is None or node_name(i) in knowing) for i in range(n)]
+        self.nodes = []
+        for i in range(n):
+            name = node_name(i)
+            if measured_epochs and name in measured_epochs:
+                epoch, tick_phase = measured_epochs[name], rng.uniform(0, INTERVAL)
+            else:
+                epoch = rng.uniform(*epochs)
+                tick_phase = epoch % INTERVAL
+            self.nodes.append(Node(name, self.k, n, tick_phase, knowing is None or name in knowing, epoch))
         # The server: slot index → [holder, resourceVersion, state label]. An existing slot
         # not labelled free (none in the bench) is a retired one: no holder, never listed.
         self.rv = 1
@@ -190,6 +240,8 @@ class Model:
                                  key=lambda i: f"{DAEMONSET}-slot-{i}")
         self.log: list[tuple[float, str]] = []  # (time at the server, kind)
         self.conflicts = 0
+        self.prepare_conflicts = 0  # of those, 409s of a prepare (the slot existed)
+        self.prepared = 0  # slots a prepare created
         self.held = 0
         self.first_held_at = None
         self.k_held_at = None
@@ -266,7 +318,7 @@ class Model:
         NodeSync is promised no tick is needed before (SyncPacing), so the ticks before it
         are not handed to it; the tick's instant is compared, not the clock's."""
         if node.phase == HOLDING:
-            due = min(node.holding[2] + LEASE / 3, node.read_at + HOLDING_MAX_AGE)
+            due = min(node.holding[2] + LEASE / 3, holder_read_due(node))
         else:
             due = max([t for t in (node.not_before, node.onset_at) if t is not None], default=now)
         ticks = math.ceil((due - node.tick_phase) / INTERVAL - 1e-6)
@@ -289,7 +341,10 @@ class Model:
                 node.onset_pending = (now, share)
         if node.phase == HOLDING:
             index, rv, renewed = node.holding
-            if now - node.read_at >= HOLDING_MAX_AGE:
+            if node.unprepared is not None:
+                index, node.unprepared = node.unprepared, None
+                return ("prepare", index)
+            if now >= holder_read_due(node):
                 return ("daemonset",)
             if now - renewed >= LEASE / 3:
                 return ("renew", index, rv)
@@ -357,6 +412,17 @@ class Model:
             return ("offered", index, self.slots[index][1])
         index = request[1]
         slot = self.slots.get(index)
+        if kind == "prepare":  # create free: no holder, labelled free, listed from now on
+            if slot is not None:
+                self.conflicts += 1
+                self.prepare_conflicts += 1
+                return ("conflict",)
+            self.rv += 1
+            self.prepared += 1
+            self.slots[index] = ["", self.rv, "free"]
+            self.free_order.append(index)
+            self.free_order.sort(key=lambda i: f"{DAEMONSET}-slot-{i}")
+            return ("written", self.rv)
         if kind == "create":
             if slot is not None:
                 self.conflicts += 1
@@ -408,8 +474,12 @@ class Model:
             if outcome[0] == "offered":
                 node.cursor = outcome[1]
                 node.probed = outcome[2]
+        elif kind == "prepare":
+            pass  # 201 or 409: nothing changes
         elif kind in ("create", "take"):
             if outcome[0] == "written":
+                if kind == "create" and self.k > 1:
+                    node.unprepared = (request[1] + 1) % self.k
                 node.onset_at = None
                 node.phase = HOLDING
                 node.holding = [request[1], outcome[1], sent_at]
@@ -469,17 +539,33 @@ INITIAL_STATES = {
 }
 
 
+# After the onset settled: the busiest 1 s from minute 3 (or W + 30 s, when later: the first
+# attempts are over) to minute 10, where holders that read N in one second at the onset
+# would read it again in one second every period, and no waiting node's retry comes yet at
+# 5,000 nodes (cap / 2 = 750 s).
+LATER = (180.0, 600.0)
+
+
+def later_window(n: int) -> tuple[float, float]:
+    return max(LATER[0], onset_window(n) + 30), LATER[1]
+# The `free` state's agents started this much before the other states' (running for an hour).
+FREE_EPOCH_SHIFT = -3600.0
+
+
 def one_onset(n: int, seed: int, latency: float, initial: str, window: float, settle: bool,
-              free_slots=None, existing=None, knowing=None) -> dict:
+              free_slots=None, existing=None, knowing=None, epochs=(-15.0, -10.0), measured_epochs=None) -> dict:
     """One onset from `initial` (INITIAL_STATES; or `given`: `free_slots`, `existing` and
-    `knowing`, the nodes that read N before, as the bench found them)."""
+    `knowing`, the nodes that read N before, as the bench found them, and `measured_epochs`)."""
     rng = random.Random(seed)
     k, cap, w = slots_for(n), retry_cap(n), onset_window(n)
     if initial != "given":
         leases, knows = INITIAL_STATES[initial]
         free_slots, existing = (range(k) if leases else ()), ()
         knowing = None if knows else set()
-    model = Model(n, rng, latency, free_slots=free_slots, existing=existing or (), knowing=knowing)
+        if knows:
+            epochs = (epochs[0] + FREE_EPOCH_SHIFT, epochs[1] + FREE_EPOCH_SHIFT)
+    model = Model(n, rng, latency, free_slots=free_slots, existing=existing or (), knowing=knowing,
+                  epochs=epochs, measured_epochs=measured_epochs)
     # Settled: from W + cap (every waiting node has made an attempt after its first wait at
     # the cap) for 2 × cap more, at least 10 min; the time to K is looked for until then too.
     settled_from = max(window, w + INTERVAL * 2 + cap)
@@ -496,11 +582,16 @@ def one_onset(n: int, seed: int, latency: float, initial: str, window: float, se
         "K": k, "busiest": busiest, "busiest_at": start, "window": window, "requests": len(times),
         "per_s": len(times) / window, "by_kind_per_s": {kd: c / window for kd, c in kinds_in_window.items()},
         "first_held": model.first_held_at, "k_held": model.k_held_at, "horizon": horizon,
-        "conflicts": model.conflicts,
+        "conflicts": model.conflicts, "prepare_conflicts": model.prepare_conflicts, "prepared": model.prepared,
         "held_at_90": sum(1 for at in model.acquisitions if at <= 90.0), "held_at_end": model.held,
         "reads_5s_after_60": reads_in_5s(
             [at for at, kind in model.log if kind == "daemonset" and 60.0 <= at < window], 60.0, window),
     }
+    since, until = later_window(n)
+    if horizon >= until:
+        later = sorted((at, kind) for at, kind in model.log if since <= at < until)
+        result["later_busiest"], start = busiest_window([at for at, _ in later])
+        result["later_busiest_by_kind"] = dict(collections.Counter(kind for at, kind in later if start <= at < start + 1))
     if settle:
         settled = [kind for at, kind in model.log if settled_from <= at < settled_until]
         span = settled_until - settled_from
@@ -539,23 +630,29 @@ def fmt_time(values: list, horizon: float) -> str:
     return f"{text(quantile(values, 0.5))} / {text(max(values))}"
 
 
-def projection(sizes, trials: int, latency: float, seed: int) -> tuple[str, dict]:
+def projection(sizes, trials: int, latency: float, seed: int, epochs=(-15.0, -10.0)) -> tuple[str, dict]:
     lines = [
         f"The onset at N nodes, {trials} trials each (latency {latency * 1000:g} ms, interval {INTERVAL:g} s, "
         f"leaseDuration {LEASE:g} s); busiest 1 s and the means over the bench's window "
         "max(90, W + 30) + 30 s from the onset;",
         "settled: the mean from W + cap for 2 × cap (≥ 10 min), against the budget arithmetic K/40 + K/75 + "
-        "(N - K) × 2 / (0.75 cap).",
+        "(N - K) × 2 / (0.75 cap); 3-10 min: the busiest 1 s from minute 3 (or W + 30 s if later) to minute 10 "
+        "after the onset (median / max); "
+        "409s: all (of them a prepare's); prepared: slots a prepare created.",
+        f"The agents' epochs (first ticks) uniform in [{epochs[0]:g}, {epochs[1]:g}) s from the onset "
+        f"({FREE_EPOCH_SHIFT:g} s more in the free state).",
         "",
         f"{'N':>5} {'state':>9} {'K':>5} {'W s':>5} {'cap s':>6} | {'busiest 1 s med/p90/max':>24} {'per node':>8} "
-        f"{'at s':>5} | {'req/s':>6} | {'1st slot s':>10} {'K held s med/max':>16} {'409s':>5} | "
-        f"{'settled/s':>9} {'budget/s':>8} {'settled busiest':>15} | {'held at 90 s':>12} {'at the end':>10}",
+        f"{'at s':>5} | {'req/s':>6} | {'1st slot s':>10} {'K held s med/max':>16} {'409s':>9} {'prepared':>8} | "
+        f"{'settled/s':>9} {'budget/s':>8} {'settled busiest':>15} {'3-10 min':>9} | {'held at 90 s':>12} "
+        f"{'at the end':>10}",
     ]
     figures = {}
     for n in sizes:
         for initial in INITIAL_STATES:
             window = spike_seconds(n)
-            runs = [one_onset(n, seed * 100003 + t, latency, initial, window, settle=True) for t in range(trials)]
+            runs = [one_onset(n, seed * 100003 + t, latency, initial, window, settle=True, epochs=epochs)
+                    for t in range(trials)]
             peaks = [r["busiest"] for r in runs]
             figures[(n, initial)] = runs
             lines.append(
@@ -565,9 +662,11 @@ def projection(sizes, trials: int, latency: float, seed: int) -> tuple[str, dict
                 f"{statistics.mean(r['per_s'] for r in runs):>6.1f} | "
                 f"{statistics.median(r['first_held'] for r in runs):>10.1f} "
                 f"{fmt_time([r['k_held'] for r in runs], runs[0]['horizon']):>16} "
-                f"{statistics.median(r['conflicts'] for r in runs):>5g} | "
+                f"{statistics.median(r['conflicts'] for r in runs):>4g} ({statistics.median(r['prepare_conflicts'] for r in runs):>2g}) "
+                f"{statistics.median(r['prepared'] for r in runs):>8g} | "
                 f"{statistics.mean(r['settled_per_s'] for r in runs):>9.1f} {budget(n):>8.1f} "
-                f"{max(r['settled_busiest'] for r in runs):>15} | "
+                f"{max(r['settled_busiest'] for r in runs):>15} "
+                f"{statistics.median(r['later_busiest'] for r in runs):>4g}/{max(r['later_busiest'] for r in runs):>4} | "
                 f"{statistics.median(r['held_at_90'] for r in runs):>12g} {statistics.median(r['held_at_end'] for r in runs):>10g}")
     if 5000 in sizes:
         lines.append("")
@@ -585,7 +684,11 @@ def projection(sizes, trials: int, latency: float, seed: int) -> tuple[str, dict
                 f"({sum(t <= 90 for t in times)} of {len(times)} within 90 s; "
                 f"held at 90 s median {statistics.median(r['held_at_90'] for r in runs):g}); "
                 f"settled {settled:.1f}/s ({'within' if settled <= 75 else 'OVER'} 75), "
-                f"its busiest 1 s {max(r['settled_busiest'] for r in runs)}")
+                f"its busiest 1 s {max(r['settled_busiest'] for r in runs)}; busiest 1 s from "
+                f"{later_window(5000)[0]:g} s to {later_window(5000)[1]:g} s median "
+                f"{statistics.median(r['later_busiest'] for r in runs):g}, max "
+                f"{max(r['later_busiest'] for r in runs)} "
+                f"({max(runs, key=lambda r: r['later_busiest'])['later_busiest_by_kind']})")
     lines.append("")
     lines.append("settled, by kind, requests/s (mean over trials):")
     for (n, initial), runs in figures.items():
@@ -623,14 +726,18 @@ def validation(path: Path, trials: int, seed: int) -> str:
                 latencies["model, racing"] = measured["probe_to_create_ms_median"] / 1000
             elif measured.get("probe_to_take_ms_median"):
                 latencies["model, racing"] = measured["probe_to_take_ms_median"] / 2000
+            epochs = measured.get("agent_epochs_s")  # node → its first Node write, s from the onset
             runs = {name: [one_onset(n, seed * 7919 + t, latency, "given", window, settle=False,
                                      free_slots=measured.get("free_slots_at_onset", []),
                                      existing=measured.get("existing_slots_at_onset", []),
-                                     knowing=set(measured.get("nodes_that_read_n_before", [])))
+                                     knowing=set(measured.get("nodes_that_read_n_before", [])),
+                                     measured_epochs=epochs)
                            for t in range(trials)]
                     for name, latency in latencies.items()}
             lines.append(f"N = {n}, {part}: slot Leases at the onset, free / existing {measured.get('slots_at_onset')}; "
                          f"nodes that had read N {len(measured.get('nodes_that_read_n_before', []))}; window {window:g} s; "
+                         + (f"epochs measured, {min(epochs.values()):.0f} to {max(epochs.values()):.0f} s; " if epochs
+                            else "epochs not measured (modelled); ")
                          + "; ".join(f"{name} latency {latency * 1000:.1f} ms" for name, latency in latencies.items()))
             lines.append(f"  {'':40}{'measured':>10}" + "".join(f"  {name:>32}" for name in runs))
             series = measured.get("per_second_by_kind", {})
@@ -656,11 +763,12 @@ def validation(path: Path, trials: int, seed: int) -> str:
                 lines.append(f"  {label:40}{format_measured(value):>10}" + "".join(f"  {c:>32}" for c in cells))
             row("busiest 1 s, guard requests", measured.get("busiest_1s"), lambda r: r["busiest"], 0)
             row("guard requests/s over the window", measured.get("guard_requests_per_s"), lambda r: r["per_s"], 2)
-            for kind in ("daemonset", "probe", "list", "create", "take", "renew"):
+            for kind in ("daemonset", "probe", "list", "create", "prepare", "take", "renew"):
                 row(f"  {kind}/s", measured.get("by_kind_per_s", {}).get(kind, 0.0),
                     lambda r, kind=kind: r["by_kind_per_s"].get(kind, 0.0), 2)
             row("DaemonSet reads, most in 5 s after 60 s", measured_band, lambda r: r["reads_5s_after_60"], 0)
             row("409 conflicts", measured.get("conflicts_409"), lambda r: r["conflicts"], 0)
+            row("  of them a prepare's", measured.get("prepare_409"), lambda r: r["prepare_conflicts"], 0)
             row("first slot held after, s", measured.get("first_slot_after_s"), lambda r: r["first_held"])
             row("K slots held after, s", measured.get("K_slots_after_s"), lambda r: r["k_held"])
             lines.append("")
@@ -681,8 +789,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--measured", default=str(REPO / "bench/storms.json"))
     parser.add_argument("--no-validate", action="store_true")
+    parser.add_argument("--no-project", action="store_true", help="the validation only")
+    parser.add_argument("--epochs", default="-15,-10",
+                        help="the agents' first ticks (their policies' epochs), uniform in [a, b) s from the onset")
     args = parser.parse_args()
-    text, _ = projection([int(s) for s in args.sizes.split(",")], args.trials, args.latency, args.seed)
+    epochs = tuple(float(v) for v in args.epochs.split(","))
+    text = "" if args.no_project else projection([int(s) for s in args.sizes.split(",")], args.trials, args.latency,
+                                                  args.seed, epochs)[0]
     print(text)
     measured = Path(args.measured)
     if not args.no_validate:
