@@ -37,7 +37,11 @@ order, each judged from the fake's request log, its Nodes and /proc, never the a
    taint history the time until every node was in pressure, until the first and until K
    hard taints, and the most hard-tainted Nodes at once against K; the per-second counts by
    kind go into storms.json, and the gap from a probe of a slot to the create or take of it
-   that followed (what a round trip took while the agents raced). Where the slot Leases
+   that followed (what a round trip took while the agents raced). A create of a free slot
+   (no holder, labelled free: the `prepare` a node makes after creating its own slot) is
+   counted as `prepare`, not `create`, its 409s as `prepare_409` too. Each agent's epoch
+   (its first Node status write, about its first tick: the origin of its holder read phase)
+   goes into storms.json as seconds from the onset (`agent_epochs_s`). Where the slot Leases
    stand at the onset is reported too (none exist before the first spike of a spike-only
    run, a tenth of them, free, after the restarts of a full run), and which nodes were in
    pressure before (those have read N);
@@ -73,7 +77,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Tests/e2e"))
 sys.path.insert(0, str(REPO / "bench"))
 from fleet_harness import (DAEMONSET, LEASES, SLOT_SELECTOR, Fleet, classify, guard_kind,  # noqa: E402
-                           guard_summary, is_guard_request)
+                           guard_summary, holder_in, is_guard_request)
 from harness import kill_all  # noqa: E402
 from node_view import is_watch  # noqa: E402
 
@@ -442,6 +446,46 @@ def lease_name(entry: dict) -> str | None:
     return None
 
 
+def is_prepare(entry: dict) -> bool:
+    """A create of a slot Lease with no holder, labelled free (SlotPolicy's `prepare`: the
+    next slot, made by a node that just created its own)."""
+    if entry["method"] != "POST" or not entry["path"].endswith("/leases") or "/daemonsets" in entry["path"]:
+        return False
+    try:
+        labels = ((json.loads(entry.get("body") or "{}").get("metadata") or {}).get("labels") or {})
+    except (ValueError, AttributeError):
+        labels = {}
+    return labels.get("autotaint.dev/slot-state") == "free" or holder_in(entry) == ""
+
+
+def split_prepares(by_kind: dict, requests: list[dict], since: float, until: float) -> tuple[dict, dict]:
+    """`by_kind` (guard_summary's, where a prepare counts as a create) with the prepares in
+    [since, until) moved to their own kind; and the prepares' statuses."""
+    statuses = collections.Counter(str(r.get("status")) for r in requests
+                                   if is_guard_request(r) and since <= r["time"] < until and is_prepare(r))
+    kinds = dict(by_kind)
+    count = sum(statuses.values())
+    if count:
+        kinds["create"] = kinds.get("create", 0) - count
+        if kinds["create"] <= 0:
+            kinds.pop("create")
+        kinds["prepare"] = count
+    return dict(sorted(kinds.items())), dict(statuses)
+
+
+def agent_epochs(requests: list[dict], nodes: list[str]) -> dict[str, float]:
+    """Each agent's first PATCH of its Node's status (the first tick's reconcile, right after
+    the guard's policy was first asked: its epoch), as logged by the fake."""
+    first: dict[str, float] = {}
+    for r in requests:
+        path = r["path"]
+        if r["method"] == "PATCH" and path.startswith("/api/v1/nodes/") and path.endswith("/status"):
+            node = path.split("/")[4]
+            if node not in first or r["time"] < first[node]:
+                first[node] = r["time"]
+    return {node: first[node] for node in nodes if node in first}
+
+
 def series_and_gaps(requests: list[dict], begin: float, end: float) -> tuple[dict, dict]:
     """The guard's requests in [begin, end) per second from `begin`, by kind; and the gaps
     from a probe of a slot to the next create or take of it (within 2 s), in ms: what a
@@ -456,6 +500,8 @@ def series_and_gaps(requests: list[dict], begin: float, end: float) -> tuple[dic
         kind = guard_kind(entry, holders)
         if not begin <= entry["time"] < end:
             continue
+        if kind == "create" and is_prepare(entry):
+            kind = "prepare"
         series.setdefault(kind, [0] * seconds)[int(entry["time"] - begin)] += 1
         name = lease_name(entry)
         if kind == "probe" and name:
@@ -513,7 +559,10 @@ def spike(fleet: Fleet, sampler: ProcessSampler) -> dict:
     summary = guard_summary(requests, begin, end)  # the holders followed from the log's start
     times = [r["time"] for r in guard]
     busiest, busiest_start = busiest_window(times)
-    busiest_kinds = guard_summary(requests, busiest_start, busiest_start + 1)["by_kind"] if busiest_start else {}
+    busiest_kinds = split_prepares(guard_summary(requests, busiest_start, busiest_start + 1)["by_kind"], requests,
+                                   busiest_start, busiest_start + 1)[0] if busiest_start else {}
+    by_kind, prepares = split_prepares(summary["by_kind"], requests, begin, end)
+    epochs = agent_epochs(requests, fleet.nodes)
     timeline = fleet.timeline()
     worst, _, _ = timeline.max_hard(begin, watched_until)
     steps = [(at, hard, soft) for at, hard, soft in timeline.window(begin, watched_until)]
@@ -540,6 +589,7 @@ def spike(fleet: Fleet, sampler: ProcessSampler) -> dict:
         "free_slots_at_onset": sorted(i for i, s in before.items() if not s["holder"] and s["state"] == "free"),
         "existing_slots_at_onset": sorted(before),
         "nodes_that_read_n_before": knowing,
+        "agent_epochs_s": {node: round(at - begin, 3) for node, at in epochs.items()},
         "max_hard_tainted": worst, "hard_at_end": len(hard), "soft_at_end": len(soft),
         "guard_requests": len(guard), "guard_requests_per_s": round(len(guard) / seconds, 2),
         "guard_requests_per_node_per_s": round(len(guard) / seconds / n, 4),
@@ -547,9 +597,10 @@ def spike(fleet: Fleet, sampler: ProcessSampler) -> dict:
         "busiest_1s": busiest, "busiest_1s_per_node": round(busiest / n, 3),
         "busiest_1s_at_s": round(busiest_start - begin, 1) if busiest_start else None,
         "busiest_1s_by_kind": busiest_kinds,
-        "by_kind": summary["by_kind"], "by_verb": summary["by_verb"],
-        "by_kind_per_s": {kind: round(count / seconds, 3) for kind, count in summary["by_kind"].items()},
+        "by_kind": by_kind, "by_verb": summary["by_verb"],
+        "by_kind_per_s": {kind: round(count / seconds, 3) for kind, count in by_kind.items()},
         "conflicts_409": summary["by_status"].get("409", 0),
+        "prepares": sum(prepares.values()), "prepare_409": prepares.get("409", 0),
         "all_in_pressure_after_s": after(all_in),
         "first_slot_after_s": after(first_at_least(counts, 1, begin)),
         "first_hard_after_s": after(first_hard),
@@ -626,7 +677,8 @@ SPIKE_ROWS = [
     ("peak guard requests in 1 s", "peak_guard_requests_per_1s"),
     ("busiest 1 s (sliding), guard requests", "busiest_1s"), ("busiest 1 s per node", "busiest_1s_per_node"),
     ("busiest 1 s began after the onset, s", "busiest_1s_at_s"),
-    ("409 conflicts", "conflicts_409"),
+    ("409 conflicts", "conflicts_409"), ("prepares (creates of a free slot)", "prepares"),
+    ("  their 409s", "prepare_409"),
     ("every node in pressure after, s", "all_in_pressure_after_s"),
     ("first slot held after, s", "first_slot_after_s"), ("first hard taint after, s", "first_hard_after_s"),
     ("K slots held after, s", "K_slots_after_s"), ("K Nodes hard-tainted after, s", "K_hard_after_s"),
@@ -634,7 +686,7 @@ SPIKE_ROWS = [
     ("probe to create, median ms", "probe_to_create_ms_median"), ("probe to take, median ms", "probe_to_take_ms_median"),
     ("fake's peak CPU, cores", "fake_peak_cpu_cores"), ("fake's mean CPU, cores", "fake_cpu_cores"),
     ("agents' mean CPU, cores", "agents_cpu_cores"), ("other processes' mean CPU, cores", "other_cpu_cores")]
-GUARD_KINDS = ("daemonset", "probe", "list", "create", "take", "renew", "release", "other")
+GUARD_KINDS = ("daemonset", "probe", "list", "create", "prepare", "take", "renew", "release", "other")
 
 
 def report(results: list[dict]) -> str:
