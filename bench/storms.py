@@ -80,6 +80,7 @@ from fleet_harness import (DAEMONSET, LEASES, SLOT_SELECTOR, Fleet, classify, gu
                            guard_summary, holder_in, is_guard_request)
 from harness import kill_all  # noqa: E402
 from node_view import is_watch  # noqa: E402
+from onset_model import busiest_window  # noqa: E402
 
 INTERVAL = 5.0
 PERCENT = 30
@@ -418,18 +419,6 @@ def first_at_least(counts, count: int, since: float) -> float | None:
     return next((at for at, held in counts if at >= since and held >= count), None)
 
 
-def busiest_window(times: list[float], width: float = 1.0) -> tuple[int, float | None]:
-    """The most of `times` in any window [t, t + width) (sliding), and where it starts."""
-    times = sorted(times)
-    best, start, first = 0, None, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= width:
-            first += 1
-        if last - first + 1 > best:
-            best, start = last - first + 1, times[first]
-    return best, start
-
-
 def lease_name(entry: dict) -> str | None:
     """The slot Lease a logged guard request is about: the path's last segment, or a POST's
     body's name; None for a LIST or a DaemonSet read."""
@@ -558,7 +547,7 @@ def spike(fleet: Fleet, sampler: ProcessSampler) -> dict:
     guard = [r for r in requests if is_guard_request(r) and begin <= r["time"] < end]
     summary = guard_summary(requests, begin, end)  # the holders followed from the log's start
     times = [r["time"] for r in guard]
-    busiest, busiest_start = busiest_window(times)
+    busiest, busiest_start = busiest_window(sorted(times))
     busiest_kinds = split_prepares(guard_summary(requests, busiest_start, busiest_start + 1)["by_kind"], requests,
                                    busiest_start, busiest_start + 1)[0] if busiest_start else {}
     by_kind, prepares = split_prepares(summary["by_kind"], requests, begin, end)
