@@ -202,6 +202,7 @@ struct FleetGate {
         }
     }
 
+    /// Creates slot `index` with `spec` (a holder, or none for `prepare`); 409 when it exists.
     private func create(_ index: Int, state: SlotState, _ spec: LeaseSpec) async throws(KubeError) -> SlotPolicy.Outcome {
         let labels = Self.slotLabels(fleet: daemonSet).merging([Self.stateLabel: state.rawValue]) { $1 }
         let lease = Lease(name: FleetSlots.leaseName(index, fleet: daemonSet), labels: labels, spec: spec)
