@@ -1,7 +1,7 @@
 """deploy/integrations/descheduler-policy.yaml: the shape of the descheduler's own example
 policies (descheduler/v1alpha2: profiles of pluginConfig and plugins by extension point, as
-pkg/api/v1alpha2/types.go declares them) and every taint key of ours excluded; the README
-shows the same policy."""
+pkg/api/v1alpha2/types.go declares them) and every taint key of ours excluded;
+docs/other-controllers.md shows the same policy."""
 import os
 import re
 
@@ -50,9 +50,9 @@ def test_every_one_of_our_taint_keys_is_excluded(own_taint_keys):
     assert not entry["args"].get("includePreferNoSchedule")
 
 
-def test_the_readme_shows_this_policy():
-    with open(os.path.join(REPO, "README.md")) as handle:
-        readme = handle.read()
-    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+def test_the_docs_show_this_policy():
+    with open(os.path.join(REPO, "docs", "other-controllers.md")) as handle:
+        page = handle.read()
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", page, re.S)
               if "DeschedulerPolicy" in block]
     assert blocks == [load_policy()]

@@ -1,7 +1,8 @@
 """deploy/monitoring/autotaint-dashboard.json: its shape (a datasource variable, a node
-variable, every panel on the variable datasource, the panels the README describes), and every
-query of every panel and variable run, with the variables filled in, through the HTTP API of
-a real Prometheus that scrapes the real agent and runs the PrometheusRule's recording rules."""
+variable, every panel on the variable datasource, the panels docs/monitoring.md describes),
+and every query of every panel and variable run, with the variables filled in, through the
+HTTP API of a real Prometheus that scrapes the real agent and runs the PrometheusRule's
+recording rules."""
 import json
 import re
 import time
@@ -54,7 +55,7 @@ def test_the_panels_do_not_overlap():
                 cells[(x, y)] = panel["title"]
 
 
-def test_the_panels_the_issue_and_readme_name():
+def test_the_panels_the_issue_and_the_docs_name():
     assert set(PANELS) == {
         "Usage against thresholds: $signal", "State", "Tainted nodes", "Fleet share tainted",
         "Fleet slots held vs K", "Nodes in fleet overflow", "API requests by code", "Sample errors by reason",
