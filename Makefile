@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Release link (the Dockerfile's build uses the same flags), each for the agent's resident memory
-# (product.md "Performance targets"; figures in README "Performance"):
+# (product.md "Performance targets"; figures in docs/performance.md):
 # - lld, with relative relocations packed (DT_RELR, glibc >= 2.36): 1 MB less of .rela.dyn
 #   that the loader reads at every start;
 # - --no-export-dynamic undoes the -export-dynamic of the static stdlib's link flags: nothing

@@ -11,10 +11,10 @@ exactly three renewals of each. The guard's requests in that window (paths with 
   lease requests per second (probes, LISTs, creates, take-overs);
 - bytes per request (request + response bodies, as the fake counts them), by kind.
 
-The 5,000-node projection (K = 1,500, 3,500 waiting) is the README's arithmetic, with the
-measured sizes: renewals scale with 1/leaseDuration (the default 2m halves the measured
-1m rate); a waiting node that found every slot held attempts again after half to all of
-`agent_retry_cap(N)`, 0.75 of it on average, and attempts that far apart each make a
+The 5,000-node projection (K = 1,500, 3,500 waiting) is docs/fleet-guard.md's arithmetic,
+with the measured sizes: renewals scale with 1/leaseDuration (the default 2m halves the
+measured 1m rate); a waiting node that found every slot held attempts again after half to
+all of `agent_retry_cap(N)`, 0.75 of it on average, and attempts that far apart each make a
 DaemonSet read (a later attempt refreshes an N over a minute old), a probe (the watched
 slot is due after a third of a lease) and a LIST; a holder reads N every 75 s. The measured
 attempts per waiting node here are checked against the same model at 20 nodes, so the
