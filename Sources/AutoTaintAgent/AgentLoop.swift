@@ -13,8 +13,8 @@ import ServiceLifecycle
 ///
 /// `run` returns after one pass with `once`, or when a graceful shutdown is requested
 /// (SIGTERM/SIGINT through the `ServiceGroup`); it then sends `.stopping` with the
-/// conditions set to Unknown/AgentStopped. Either way it ends the view stream last, which
-/// is what lets `NodeSync` finish.
+/// conditions as last observed (NodeSync's `StopPlan` says what becomes of them). Either
+/// way it ends the view stream last, which is what lets `NodeSync` finish.
 public struct AgentLoop: Service {
     private let live: LiveConfig
     private let adopted: Set<SignalKind>
@@ -131,13 +131,7 @@ public struct AgentLoop: Service {
             if once { return }
         }
         logger.info("shutting down")
-        var stopped = DesiredNodeView(config, states: states, provenance: provenance).conditions
-        for index in stopped.indices {
-            stopped[index].status = .unknown
-            stopped[index].reason = "AgentStopped"
-            stopped[index].message = "autotaint stopped on this node; this condition is no longer updated"
-        }
-        output.yield(.stopping(stopped))
+        output.yield(.stopping(DesiredNodeView(config, states: states, provenance: provenance).conditions))
     }
 
     /// A report-only signal's would-be taint changes: logged, and posted as `TaintWithheld`

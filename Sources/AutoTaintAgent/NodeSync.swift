@@ -9,7 +9,7 @@ import ServiceLifecycle
 public enum SyncInput: Sendable {
     /// The view after a tick, and the config it was made with.
     case tick(DesiredNodeView, Config, at: Instant)
-    /// The agent is stopping; these are its conditions set to Unknown/AgentStopped.
+    /// The agent is stopping; these are its conditions as last observed.
     case stopping([ConditionReport])
     /// An Event to post on the Node, e.g. a sample source switch.
     case announce(NodeEvent)
@@ -24,10 +24,11 @@ public enum SyncInput: Sendable {
 /// no request but the condition heartbeat, and a hand-deleted own taint is put back as
 /// soon as the change arrives. API failures back off (honouring `Retry-After`) while the
 /// views keep coming (with `SyncPacing`, every tick's, until a write succeeds again);
-/// nothing is lost, the next allowed attempt catches up. When the
-/// view stream ends (after a `.stopping` input it first removes its taints, if
-/// `shutdown.removeTaints`, and reports the stopped conditions, within 5 s) `run` waits
-/// for the group's graceful shutdown and returns.
+/// nothing is lost, the next allowed attempt catches up. When the view stream ends (after a
+/// `.stopping` input, within 5 s, it hands its taints, slot and conditions over to the pod a
+/// rolling update starts in its place, or removes its taints if `shutdown.removeTaints` and
+/// reports the conditions Unknown: `StopPlan`) `run` waits for the group's graceful shutdown
+/// and returns.
 public struct NodeSync: Service {
     private let api: any NodeAPI
     private let live: LiveConfig
@@ -39,8 +40,7 @@ public struct NodeSync: Service {
     private let metrics: AgentMetrics?
     private let health: AgentHealth?
     private let pacing: SyncPacing?
-    private let fleetAPI: (any FleetAPI)?
-    private let namespace: String
+    private let pod: AgentPod?
     private let afterFirstReconcile: (@Sendable () -> Void)?
 
     /// `inbox` is the continuation of `inputs`: the watch sends the Node's updates into the
@@ -49,16 +49,16 @@ public struct NodeSync: Service {
     /// annotations to `live` (per-node threshold overrides). `health` hears each completed
     /// reconcile (for `/readyz`); `metrics` each write conflict. With `pacing`, NodeSync
     /// says after each input which ticks it needs, and reconciles a watch event against the
-    /// newest view published there. With `fleetAPI`, the fleet guard's slots are Leases in
-    /// `namespace`; without, the guard is not wired (unit tests of the Node writes).
+    /// newest view published there. With `pod`, the fleet guard's slots are Leases in its
+    /// namespace and a SIGTERM may hand over; without, the guard is not wired and a stop
+    /// cleans up (unit tests of the Node writes).
     /// `afterFirstReconcile` runs once, when the agent is first in step with the API server
     /// (the end of its start-up).
     public init(
         api: any NodeAPI, live: LiveConfig, initialNode: Node, dryRun: Bool, logger: Logger,
         inputs: AsyncStream<SyncInput>, inbox: AsyncStream<SyncInput>.Continuation,
         metrics: AgentMetrics? = nil, health: AgentHealth? = nil, pacing: SyncPacing? = nil,
-        fleetAPI: (any FleetAPI)? = nil, namespace: String = "default",
-        afterFirstReconcile: (@Sendable () -> Void)? = nil
+        pod: AgentPod? = nil, afterFirstReconcile: (@Sendable () -> Void)? = nil
     ) {
         self.api = api
         self.live = live
@@ -70,8 +70,7 @@ public struct NodeSync: Service {
         self.metrics = metrics
         self.health = health
         self.pacing = pacing
-        self.fleetAPI = fleetAPI
-        self.namespace = namespace
+        self.pod = pod
         self.afterFirstReconcile = afterFirstReconcile
     }
 
@@ -86,7 +85,7 @@ public struct NodeSync: Service {
     public func run() async throws {
         var state = SyncState(
             api: api, config: live.current, node: initialNode, dryRun: dryRun, logger: logger,
-            metrics: metrics, health: health, fleet: fleetAPI.map { (api: $0, namespace: namespace) },
+            metrics: metrics, health: health, pod: pod,
             afterFirstReconcile: afterFirstReconcile)
         await withDiscardingTaskGroup { group in
             group.addTask { [api, initialNode, inbox] in
@@ -137,12 +136,13 @@ struct SyncState {
     private let health: AgentHealth?
     private let metrics: AgentMetrics?
     private(set) var fleet: FleetGate?
+    private let pod: AgentPod?
     /// Cleared once it has run.
     private var afterFirstReconcile: (@Sendable () -> Void)?
 
     init(api: any NodeAPI, config: Config, node: Node, dryRun: Bool, logger: Logger,
          metrics: AgentMetrics? = nil, health: AgentHealth? = nil,
-         fleet: (api: any FleetAPI, namespace: String)? = nil,
+         pod: AgentPod? = nil,
          afterFirstReconcile: (@Sendable () -> Void)? = nil,
          clock: @escaping @Sendable () -> Instant = { ContinuousClock.now },
          pause: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
@@ -161,8 +161,9 @@ struct SyncState {
         taints = TaintReconciler(api: api, nodeName: node.name, dryRun: dryRun, confirmed: present)
         if let metrics { taints.onConflict = { metrics.apiConflict() } }
         status = StatusReporter(api: api, nodeName: node.name, dryRun: dryRun)
-        self.fleet = fleet.map { fleet in
-            FleetGate(api: fleet.api, namespace: fleet.namespace, daemonSet: config.fleet.daemonSet, identity: node.name,
+        self.pod = pod
+        fleet = pod.map { pod in
+            FleetGate(api: pod.api, namespace: pod.namespace, daemonSet: config.fleet.daemonSet, identity: node.name,
                       adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics,
                       clock: clock, pause: pause)
         }
@@ -207,19 +208,29 @@ struct SyncState {
         ownKeys.formUnion(Self.taintKeys(config))
     }
 
-    /// Shutdown: one attempt at each write, bounded to 4.5 s in all so the pod's grace
-    /// period (and product.md's 5 s) holds even when the API server hangs.
+    /// Shutdown: the DaemonSet read once (1 s at most) to choose between handing over and
+    /// cleaning up, then one attempt at each write, 3 s at most, so the pod's grace period
+    /// (and product.md's 5 s) holds even when the API server hangs.
     mutating func stop(_ reports: [ConditionReport]) async {
-        let wanted: [TaintSpec]? = config.shutdown.removeTaints ? [] : nil
-        let outcome = await withDeadline(.milliseconds(4_500)) { [self] in
+        let plan = await pod?.stopPlan(daemonSet: config.fleet.daemonSet, within: .seconds(1))
+            ?? .cleanUp("no API to read the DaemonSet from")
+        switch plan {
+        case let .handOver(why): logger.info("handing over to the next pod", metadata: ["why": "\(why)"])
+        case let .cleanUp(why): logger.info("cleaning up", metadata: ["why": "\(why)"])
+        }
+        let outcome = await withDeadline(.milliseconds(3_000)) { [self] in
             var copy = self
-            await copy.write(wanted: wanted, reports: reports, at: ContinuousClock.now, force: true,
+            await copy.write(wanted: plan.wantedTaints(removeTaints: config.shutdown.removeTaints),
+                             reports: plan.conditions(reports), at: ContinuousClock.now, force: true,
                              because: "autotaint is stopping on this node", .normal)
-            // Without removeTaints the hard taint stays, and so does the slot until it expires.
-            await copy.releaseUnneededSlot(DesiredNodeView(ownTaints: [], conditions: []), at: ContinuousClock.now)
+            // Handed over, the slot is the successor's. Without removeTaints the hard taint
+            // stays, and so does the slot until it expires.
+            if !plan.handsOver {
+                await copy.releaseUnneededSlot(DesiredNodeView(ownTaints: [], conditions: []), at: ContinuousClock.now)
+            }
             return copy
         }
-        if let outcome { self = outcome } else { logger.error("shutdown cleanup did not finish within 4.5s") }
+        if let outcome { self = outcome } else { logger.error("shutdown writes did not finish within 3s") }
     }
 
     /// The view through the fleet guard, then written. A node that lost its slot while its

@@ -1,5 +1,6 @@
-/// What the fleet guard reads of its DaemonSet to count the fleet: the DaemonSet
-/// controller's status, and the spec and generation that tell a rolling update.
+/// What the agent reads of its DaemonSet: the DaemonSet controller's status, and the spec
+/// and generation that tell a rolling update (the fleet guard's N); whether it is being
+/// deleted (the choice at SIGTERM, `StopPlan`).
 public struct DaemonSetCounts: Equatable, Sendable {
     /// `status.desiredNumberScheduled`: nodes that should run the agent, alive or not.
     public var desired: Int
@@ -17,9 +18,12 @@ public struct DaemonSetCounts: Equatable, Sendable {
     public var rollingUpdate: Bool
     /// `spec.updateStrategy.rollingUpdate.maxUnavailable`.
     public var maxUnavailable: IntOrPercent
+    /// `metadata.deletionTimestamp` is set: a foreground deletion waits for the pods to go.
+    public var deleting: Bool
 
     public init(desired: Int, ready: Int = 0, available: Int = 0, updated: Int = 0, generation: Int = 0,
-                observedGeneration: Int = 0, rollingUpdate: Bool = true, maxUnavailable: IntOrPercent = .count(1)) {
+                observedGeneration: Int = 0, rollingUpdate: Bool = true, maxUnavailable: IntOrPercent = .count(1),
+                deleting: Bool = false) {
         self.desired = desired
         self.ready = ready
         self.available = available
@@ -28,6 +32,7 @@ public struct DaemonSetCounts: Equatable, Sendable {
         self.observedGeneration = observedGeneration
         self.rollingUpdate = rollingUpdate
         self.maxUnavailable = maxUnavailable
+        self.deleting = deleting
     }
 
     /// A rolling update of the DaemonSet is under way: pods are being replaced, or the

@@ -87,11 +87,12 @@ struct LeasePatch: Encodable {
     }
 }
 
-/// What the fleet guard reads of a DaemonSet (`DaemonSetCounts`); absent fields are 0, as Go
+/// What the agent reads of a DaemonSet (`DaemonSetCounts`); absent fields are 0, as Go
 /// leaves an omitempty count out at 0.
 struct DaemonSetFleetFields: Decodable {
     struct Metadata: Decodable {
         var generation: Int?
+        var deletionTimestamp: String?
     }
 
     struct Spec: Decodable {
@@ -147,6 +148,6 @@ struct DaemonSetFleetFields: Decodable {
             available: status?.numberAvailable ?? 0, updated: status?.updatedNumberScheduled ?? 0,
             generation: metadata?.generation ?? 0, observedGeneration: status?.observedGeneration ?? 0,
             rollingUpdate: (spec?.updateStrategy?.type ?? "RollingUpdate") == "RollingUpdate",
-            maxUnavailable: maxUnavailable)
+            maxUnavailable: maxUnavailable, deleting: metadata?.deletionTimestamp != nil)
     }
 }

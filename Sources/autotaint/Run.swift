@@ -20,7 +20,13 @@ struct Run: AsyncParsableCommand {
             + "floor(maxTaintedPercent% of N)), N = the DaemonSet's nodes whose agent is up (numberReady; "
             + "during its own rolling update, plus up to maxUnavailable being replaced). Without a slot the "
             + "taint gets fleet.overflowEffect and the condition says why. --dry-run reads the DaemonSet "
-            + "and the Leases and writes none."
+            + "and the Leases and writes none.\n\n"
+            + "Stop (SIGTERM/SIGINT): when the DaemonSet (fleet.daemonSet) is at a newer generation than "
+            + "$POD_TEMPLATE_GENERATION (this pod's pod-template-generation label) and not being deleted, a "
+            + "rolling update is replacing this pod: taints, slot and conditions (reason AgentRestarting) "
+            + "are left to the successor. Otherwise (uninstall, the node left the DaemonSet, or no way to "
+            + "tell), with shutdown.removeTaints own taints are removed, and conditions become "
+            + "Unknown/AgentStopped, within 5 s."
     )
 
     @OptionGroup var config: ConfigOption
@@ -73,7 +79,8 @@ struct Run: AsyncParsableCommand {
         let sync = NodeSync(
             api: api, live: live, initialNode: initialNode, dryRun: dryRun, logger: agentLogger,
             inputs: views, inbox: output, metrics: telemetry?.metrics, health: telemetry?.health, pacing: pacing,
-            fleetAPI: api, namespace: agentNamespace(), afterFirstReconcile: releaseStartupPages)
+            pod: AgentPod(api: api, namespace: agentNamespace(), templateGeneration: podTemplateGeneration(logger: agentLogger)),
+            afterFirstReconcile: releaseStartupPages)
         let loop = AgentLoop(
             live: live, adopted: NodeSync.adoptedSignals(live.current, on: initialNode), once: once, dryRun: dryRun,
             logger: agentLogger,
@@ -198,6 +205,18 @@ func agentNamespace() -> String {
     let file = try? FileContents.text(of: "/var/run/secrets/kubernetes.io/serviceaccount/namespace")
     let name = file?.filter { !$0.isWhitespace } ?? ""
     return name.isEmpty ? "default" : name
+}
+
+/// The DaemonSet generation this pod was made from: `$POD_TEMPLATE_GENERATION`, which
+/// daemonset.yaml fills from the pod's `pod-template-generation` label. Without it a SIGTERM
+/// cannot tell a rolling update, and cleans up.
+func podTemplateGeneration(logger: Logger) -> Int? {
+    guard let text = environmentValue("POD_TEMPLATE_GENERATION"), !text.isEmpty else { return nil }
+    guard let generation = Int(text), generation > 0 else {
+        logger.warning("$POD_TEMPLATE_GENERATION is not a generation: a SIGTERM will clean up", metadata: ["value": "\(text)"])
+        return nil
+    }
+    return generation
 }
 
 /// The node name the config or `$NODE_NAME` gives, if any.

@@ -119,7 +119,7 @@ final class TestClock: Sendable {
     }
 }
 
-private func setUp(taints: [Taint] = [], dryRun: Bool = false, config: Config = config) async
+private func setUp(taints: [Taint] = [], dryRun: Bool = false, config: Config = config, podGeneration: Int? = nil) async
     -> (FakeNodeAPI, FakeFleetAPI, SyncState, TestClock)
 {
     let nodes = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", taints: taints))
@@ -127,7 +127,7 @@ private func setUp(taints: [Taint] = [], dryRun: Bool = false, config: Config = 
     let clock = TestClock()
     let state = SyncState(api: nodes, config: config, node: await nodes.node, dryRun: dryRun,
                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                          fleet: (fleet, "autotaint"), clock: { clock.now }, pause: { clock.advance(to: clock.now + $0) })
+                          pod: AgentPod(api: fleet, namespace: "autotaint", templateGeneration: podGeneration), clock: { clock.now }, pause: { clock.advance(to: clock.now + $0) })
     return (nodes, fleet, state, clock)
 }
 
@@ -587,5 +587,56 @@ struct FleetGateTests {
         await fleet.failAll(nil)
         for second in 2...12 { await clock.tick(&sync, view(pressure: false), config, at: at(second)) }
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
+    }
+}
+
+@Suite("Stopping: hand over to the pod a rolling update starts, else clean up")
+struct StoppingTests {
+    /// node-1 in pressure holding its slot; its pod is of generation 1, the DaemonSet at
+    /// `generation`.
+    private func holding(generation: Int, deleting: Bool = false) async -> (FakeNodeAPI, FakeFleetAPI, SyncState) {
+        let (nodes, fleet, state, clock) = await setUp(podGeneration: 1)
+        await fleet.setCounts(DaemonSetCounts(desired: 10, ready: 10, updated: 10, generation: generation,
+                                              observedGeneration: generation, deleting: deleting))
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        #expect(await nodes.node.taints == [Taint(hard)])
+        await fleet.clearRequests()
+        await nodes.clearRequests()
+        return (nodes, fleet, sync)
+    }
+
+    @Test func aRollingUpdateLeavesTaintSlotAndConditionStatus() async {
+        var (nodes, fleet, sync) = await holding(generation: 2)
+        let eventsBefore = await nodes.events
+        await sync.stop(view(pressure: true).conditions)
+        #expect(await nodes.node.taints == [Taint(hard)])
+        #expect(await nodes.requests == ["PATCH status"])
+        let condition = await nodes.node.conditions[0]
+        #expect((condition.status, condition.reason) == ("True", "AgentRestarting"))
+        #expect(await nodes.events == eventsBefore)
+        #expect(await fleet.requests == ["GET daemonset"])
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
+    }
+
+    @Test(arguments: [(1, false), (2, true)])
+    func theSameGenerationOrADeletionCleansUp(generation: Int, deleting: Bool) async {
+        var (nodes, fleet, sync) = await holding(generation: generation, deleting: deleting)
+        await sync.stop(view(pressure: true).conditions)
+        #expect(await nodes.node.taints == [])
+        let condition = await nodes.node.conditions[0]
+        #expect((condition.status, condition.reason) == ("Unknown", "AgentStopped"))
+        let slot = slotName(FleetSlots.firstSlot(for: "node-1", slots: 3))
+        #expect(await fleet.leases[slot]?.spec.holderIdentity == "")
+    }
+
+    @Test(arguments: [KubeError.Kind.notFound, .transport, .forbidden])
+    func aDaemonSetGoneOrUnreadableCleansUp(kind: KubeError.Kind) async {
+        var (nodes, fleet, sync) = await holding(generation: 2)
+        await fleet.failAll(KubeError(kind: kind, verb: "GET", resource: "daemonsets/autotaint", message: "m"))
+        await sync.stop(view(pressure: true).conditions)
+        #expect(await nodes.node.taints == [])
+        #expect(await nodes.node.conditions[0].reason == "AgentStopped")
     }
 }

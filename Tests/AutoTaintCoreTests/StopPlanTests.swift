@@ -1,0 +1,58 @@
+import Testing
+@testable import AutoTaintCore
+
+@Suite("StopPlan: at SIGTERM, hand over only to the pod a rolling update starts in this one's place")
+struct StopPlanTests {
+    typealias Lookup = StopPlan.DaemonSetLookup
+
+    static let lookups: [Lookup] = [
+        .gone, .unreadable("connection refused"),
+        .found(generation: 1, deleting: false), .found(generation: 2, deleting: false),
+        .found(generation: 3, deleting: false), .found(generation: 2, deleting: true),
+        .found(generation: 3, deleting: true),
+    ]
+    static let podGenerations: [Int?] = [nil, 1, 2, 3]
+
+    /// Every pairing: a hand-over needs the DaemonSet present, not being deleted, and newer
+    /// than the pod; every other case cleans up.
+    @Test(arguments: lookups, podGenerations)
+    func handsOverOnlyToANewerTemplate(_ lookup: Lookup, _ pod: Int?) {
+        let plan = StopPlan.decide(lookup, podTemplateGeneration: pod)
+        let newer: Bool = if case let .found(generation, false) = lookup, let pod { generation > pod } else { false }
+        #expect(plan.handsOver == newer)
+    }
+
+    @Test func theTextSaysWhy() {
+        #expect(StopPlan.decide(.found(generation: 3, deleting: false), podTemplateGeneration: 2)
+            == .handOver("the DaemonSet is at generation 3, this pod of 2: a rolling update replaces it"))
+        #expect(StopPlan.decide(.gone, podTemplateGeneration: 2) == .cleanUp("the DaemonSet is gone"))
+        #expect(StopPlan.decide(.found(generation: 3, deleting: true), podTemplateGeneration: 2)
+            == .cleanUp("the DaemonSet is being deleted"))
+        // The node left the DaemonSet's node selector: its pod is deleted, the generation stays.
+        #expect(StopPlan.decide(.found(generation: 2, deleting: false), podTemplateGeneration: 2)
+            == .cleanUp("this pod is of the DaemonSet's generation 2: the pod is going, not being replaced"))
+        #expect(StopPlan.decide(.found(generation: 2, deleting: false), podTemplateGeneration: nil)
+            == .cleanUp("this pod's template generation is unknown ($POD_TEMPLATE_GENERATION)"))
+        #expect(StopPlan.decide(.unreadable("timed out"), podTemplateGeneration: 1)
+            == .cleanUp("cannot read the DaemonSet (timed out), so cannot tell a rolling update"))
+    }
+
+    static let pressure = ConditionReport(type: "CPUPressure", status: .true, reason: "CPUUsageHigh",
+                                          message: "CPU 93.4% >= 80% for 30s (proc)")
+
+    @Test func handedOverConditionsKeepTheirStatusAndSayTheyAreNotFresh() {
+        let left = StopPlan.handOver("x").conditions([Self.pressure])
+        #expect(left.map(\.status) == [.true])
+        #expect(left.map(\.reason) == ["AgentRestarting"])
+        #expect(left[0].message.hasSuffix("Last observed: CPU 93.4% >= 80% for 30s (proc)"))
+        #expect(StopPlan.handOver("x").wantedTaints(removeTaints: true) == nil)
+    }
+
+    @Test func cleanedUpConditionsAreUnknownAndTaintsFollowRemoveTaints() {
+        let left = StopPlan.cleanUp("x").conditions([Self.pressure])
+        #expect(left.map(\.status) == [.unknown])
+        #expect(left.map(\.reason) == ["AgentStopped"])
+        #expect(StopPlan.cleanUp("x").wantedTaints(removeTaints: true) == [])
+        #expect(StopPlan.cleanUp("x").wantedTaints(removeTaints: false) == nil)
+    }
+}
