@@ -125,8 +125,12 @@ class FakeAPI:
         None = back to the default; desired=None: desiredNumberScheduled follows the Nodes)."""
         return self.server.set_daemonset(namespace, name, desired, reset=reset, **fields)
 
-    def delete_daemonset(self, name="autotaint", namespace="default"):
-        return self.server.delete_daemonset(namespace, name)
+    def delete_daemonset(self, name="autotaint", namespace="default", propagation="Background"):
+        return self.server.delete_daemonset(namespace, name, propagation)
+
+    def schedule_pod(self, node, daemonset="autotaint", namespace="default"):
+        """The DaemonSet pod made for `node` now, with its generation labels."""
+        return self.server.schedule_pod(namespace, daemonset, node)
 
     def daemonset(self, name="autotaint", namespace="default"):
         return self.server.daemonset(namespace, name)

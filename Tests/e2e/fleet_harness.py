@@ -597,7 +597,11 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
 """
 
     def start_agent(self, node: str) -> Agent:
-        """Starts (or starts again) the agent of `node`, with its own directory per run."""
+        """Starts (or starts again) the agent of `node`, with its own directory per run, as
+        kubelet starts the pod its DaemonSet's controller makes for the Node now: with the
+        pod's `pod-template-generation` label in $POD_TEMPLATE_GENERATION (the downward API)."""
+        pod = self.admin("POST", "/daemonset-pods",
+                         {"namespace": NAMESPACE, "daemonSet": self.daemonset_of[node], "node": node})
         self.runs[node] += 1
         directory = self.work / "agents" / node / f"run-{self.runs[node]}"
         directory.mkdir(parents=True, exist_ok=True)
@@ -605,9 +609,15 @@ fleet: {{maxTaintedPercent: {self.percent:g}, leaseDuration: {self.lease_seconds
         address = f"127.0.0.1:{self.ports[node]}" if node in self.ports else ""
         config.write_text(self.config_text(node) + f'server: {{address: "{address}"}}\n')
         self.agents[node] = Agent(directory, "--config", str(config), "--kubeconfig", self.info["kubeconfig"],
-                                  "--node", node, env=clean_env(POD_NAMESPACE=NAMESPACE))
+                                  "--node", node, env=clean_env(
+                                      POD_NAMESPACE=NAMESPACE,
+                                      POD_TEMPLATE_GENERATION=pod["metadata"]["labels"]["pod-template-generation"]))
         STARTED.append(self.agents[node].process)  # an interrupted bench's kill_all() ends it too
         return self.agents[node]
+
+    def terminate(self, node: str) -> tuple[int, float]:
+        """SIGTERM to `node`'s agent, as kubelet stops a pod: (exit code, seconds to exit)."""
+        return self.agents[node].terminate(signal.SIGTERM, timeout=30)
 
     def kill(self, node: str) -> None:
         """kill -9 of `node`'s agent: it cannot clean up."""

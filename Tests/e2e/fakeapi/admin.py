@@ -30,7 +30,15 @@ process, e.g. when it runs as `python3 -m fakeapi`.
                                     omitempty: observedGeneration, updatedNumberScheduled,
                                     numberAvailable and numberUnavailable are absent at 0. E.g. a zone
                                     of 6 of 20 down: {"name": "autotaint", "numberReady": 14}
-  DELETE /daemonsets?namespace=NS&name=N -> {} (404 if there was none); a GET is then 404
+                                    image (the template's; a change bumps metadata.generation)
+  DELETE /daemonsets?namespace=NS&name=N[&propagation=Foreground]
+                                 -> {} (404 if there was none); Background (the default, kubectl's)
+                                    removes it, a GET is then 404; Foreground sets
+                                    metadata.deletionTimestamp and keeps it
+  POST   /daemonset-pods {namespace, daemonSet, node} -> the pod the DaemonSet controller makes for
+                                    the Node now, labelled pod-template-generation (the DaemonSet's
+                                    generation) and controller-revision-hash (not served by the API)
+  GET    /daemonset-pods         -> every pod made so far
   POST   /faults   {method, path, count, action, status, retry_after, body, seconds, then, message, user}
                                  -> {id}; count null = every matching request; status 403 without
                                     body/message answers an RBAC denial naming `user` (default
@@ -116,8 +124,15 @@ def start_admin(app, port):
                             raise ValueError("reset must be true or false")
                         return self._send(200, app.set_daemonset(namespace, name, reset=reset, **fields))
                     if method == "DELETE":
-                        gone = app.delete_daemonset(q["namespace"][0], q["name"][0])
+                        gone = app.delete_daemonset(q["namespace"][0], q["name"][0],
+                                                    q.get("propagation", ["Background"])[0])
                         return self._send(200 if gone else 404, {} if gone else {"error": "no such DaemonSet"})
+                if p == "/daemonset-pods":
+                    if method == "POST":
+                        pod = app.schedule_pod(b.get("namespace", "default"), b["daemonSet"], b["node"])
+                        return self._send(201, pod)
+                    if method == "GET":
+                        return self._send(200, app.daemonset_pods())
                 if p == "/faults":
                     if method == "POST":
                         return self._send(200, {"id": app.add_fault(**b)})

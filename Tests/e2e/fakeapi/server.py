@@ -4,6 +4,7 @@ default following the Nodes), empty pods, watch, a request log, a Node taint his
 holder history and run-time fault injection."""
 import base64
 import copy
+import hashlib
 import http.server
 import json
 import os
@@ -274,7 +275,7 @@ class Request:
 UNSET = object()  # an argument not given (None means "back to the default")
 DAEMONSET_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "numberAvailable",
                     "numberUnavailable", "updatedNumberScheduled", "numberMisscheduled", "observedGeneration",
-                    "generation", "maxUnavailable", "updateStrategy")
+                    "generation", "maxUnavailable", "updateStrategy", "image")
 
 
 def _check_daemonset_field(key, value):
@@ -283,7 +284,10 @@ def _check_daemonset_field(key, value):
         raise ValueError(f"unknown DaemonSet field {key!r}; known: {', '.join(DAEMONSET_FIELDS)}")
     if value is None:
         return
-    if key == "updateStrategy":
+    if key == "image":
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"image must be a non-empty string, not {value!r}")
+    elif key == "updateStrategy":
         if value not in ("RollingUpdate", "OnDelete"):
             raise ValueError(f"updateStrategy must be RollingUpdate or OnDelete, not {value!r}")
     elif key == "maxUnavailable":
@@ -340,6 +344,7 @@ class FakeAPIServer:
         self.admin_port = None
         self.audit_ids = 0
         self._ds_settings = {}  # (namespace, name) -> DaemonSet fields set (set_daemonset)
+        self._ds_pods = {}  # (namespace, pod name) -> the DaemonSet pod made for a Node (schedule_pod)
         self._taint_history = []
         self._taint_seq = 0
         self._lease_history = []
@@ -508,7 +513,9 @@ class FakeAPIServer:
         (see DAEMONSET_FIELDS), each kept until set again: the status counts by their JSON names,
         `desired` being desiredNumberScheduled; `generation` (metadata.generation, default 1),
         `maxUnavailable` (an int or "N%", default 1), `updateStrategy` ("RollingUpdate", the
-        default, or "OnDelete"). None puts a field back to its default; `reset` clears them all
+        default, or "OnDelete"), `image` (the pod template's image: a change of it is a template
+        change, which bumps metadata.generation by one as the API server does for a spec change,
+        unless `generation` is given too). None puts a field back to its default; `reset` clears them all
         first. What is not set follows: desiredNumberScheduled the number of Nodes, the other
         counts desiredNumberScheduled (numberAvailable numberReady, numberUnavailable desired −
         available, observedGeneration the generation)."""
@@ -522,6 +529,10 @@ class FakeAPIServer:
             if self.store.get("namespaces", "", namespace) is None:
                 raise ValueError(f"namespace {namespace} does not exist")
             settings = {} if reset else self._ds_settings.get((namespace, name), {})
+            current = self.store.get("daemonsets", namespace, name)
+            if current is not None and "image" in fields and "generation" not in fields \
+                    and fields["image"] != current["spec"]["template"]["spec"]["containers"][0]["image"]:
+                fields["generation"] = current["metadata"]["generation"] + 1
             settings = dict(settings, **fields)
             self._ds_settings[(namespace, name)] = {k: v for k, v in settings.items() if v is not None}
             if self.store.get("daemonsets", namespace, name) is None:
@@ -529,10 +540,57 @@ class FakeAPIServer:
             self._sync_daemonsets()
             return self.store.get("daemonsets", namespace, name)
 
-    def delete_daemonset(self, namespace, name):
+    def delete_daemonset(self, namespace, name, propagation="Background"):
+        """`kubectl delete`: Background (its default) removes the DaemonSet at once, its pods
+        then go; Foreground sets metadata.deletionTimestamp and the foregroundDeletion finalizer
+        and keeps it until the pods are gone (a later Background delete here). None if there
+        was no such DaemonSet."""
+        if propagation not in ("Background", "Foreground"):
+            raise ValueError(f"propagation must be Background or Foreground, not {propagation!r}")
         with self.store.cond:
+            if propagation == "Foreground":
+                ds = self.store.get("daemonsets", namespace, name)
+                if ds is None:
+                    return None
+                md = ds["metadata"]
+                if "deletionTimestamp" not in md:
+                    md["deletionTimestamp"] = now_rfc3339()
+                    md["deletionGracePeriodSeconds"] = 0
+                    md["finalizers"] = md.get("finalizers", []) + ["foregroundDeletion"]
+                    self.store.replace("daemonsets", namespace, name, ds)
+                return self.store.get("daemonsets", namespace, name)
             self._ds_settings.pop((namespace, name), None)
             return self.store.delete("daemonsets", namespace, name)
+
+    def schedule_pod(self, namespace, daemonset, node):
+        """The pod the DaemonSet controller makes for `node` now: labelled with the template's
+        `pod-template-generation` (the DaemonSet's generation) and `controller-revision-hash`,
+        which the agent's downward API reads. Pods are not served through the API; tests read
+        the labels here to start the agent as kubelet would."""
+        with self.store.cond:
+            self._sync_daemonsets()
+            ds = self.store.get("daemonsets", namespace, daemonset)
+            if ds is None:
+                raise ValueError(f"no DaemonSet {namespace}/{daemonset}")
+            template = json.dumps(ds["spec"]["template"], sort_keys=True).encode()
+            revision = hashlib.sha256(template).hexdigest()[:10]
+            name = f"{daemonset}-{secrets.token_hex(3)[:5]}"
+            pod = {"kind": "Pod", "apiVersion": "v1",
+                   "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()),
+                                "creationTimestamp": now_rfc3339(),
+                                "labels": dict(ds["spec"]["template"]["metadata"].get("labels", {}),
+                                               **{"controller-revision-hash": revision,
+                                                  "pod-template-generation": str(ds["metadata"]["generation"])}),
+                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": daemonset,
+                                                     "uid": ds["metadata"]["uid"], "controller": True,
+                                                     "blockOwnerDeletion": True}]},
+                   "spec": {"nodeName": node}}
+            self._ds_pods[(namespace, name)] = pod
+            return copy.deepcopy(pod)
+
+    def daemonset_pods(self):
+        with self.store.cond:
+            return [copy.deepcopy(p) for p in self._ds_pods.values()]
 
     def daemonset(self, namespace, name):
         with self.store.cond:
@@ -553,6 +611,9 @@ class FakeAPIServer:
                 want["metadata"].setdefault("annotations", {})["deprecated.daemonset.template.generation"] = \
                     str(generation)
                 want["spec"]["updateStrategy"] = strategy
+                image = settings.pop("image", None)
+                if image:
+                    want["spec"]["template"]["spec"]["containers"][0]["image"] = image
                 want["status"] = R.daemonset_status(settings.pop("desiredNumberScheduled", n_nodes), generation,
                                                     **settings)
                 if want != ds:
