@@ -266,6 +266,24 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
     }
 }
 
+/// A template change bumps the generation; a foreground deletion sets deletionTimestamp and
+/// keeps the object, a background one removes it: what a stopping agent decides on.
+@Test func theDaemonSetsGenerationAndDeletionAreRead() async throws {
+    try await withFakeAPI { fake in
+        let api = try fake.api()
+        _ = try await fake.admin(.post, "/daemonsets", ["name": "autotaint", "image": "autotaint:0.2.0"])
+        let updated = try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint")
+        #expect((updated.generation, updated.deleting) == (2, false))
+        _ = try await fake.admin(.delete, "/daemonsets?namespace=default&name=autotaint&propagation=Foreground")
+        #expect(try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint").deleting)
+        _ = try await fake.admin(.delete, "/daemonsets?namespace=default&name=autotaint")
+        let gone = await failure { () async throws(KubeError) in
+            try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint")
+        }
+        #expect(gone?.kind == .notFound)
+    }
+}
+
 /// A DaemonSet mid-rollout as the API server serves it: a percentage maxUnavailable, and
 /// the omitempty counts (numberAvailable, updatedNumberScheduled) absent at 0.
 @Test func daemonSetFieldsDecodeAPercentageAndAbsentCounts() throws {
