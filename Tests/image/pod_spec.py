@@ -88,23 +88,29 @@ def resource_flags(resources: dict) -> list:
     return flags
 
 
-def environment(entries: list, node_name: str, namespace: str) -> dict:
+def environment(entries: list, node_name: str, namespace: str, labels: dict) -> dict:
     """The env the kubelet would give the container: literal values and the downward API's
-    node name and pod namespace (the pod's namespace is the DaemonSet's)."""
+    node name, pod namespace (the pod's namespace is the DaemonSet's) and pod labels (a
+    missing label is an empty string, as kubelet gives it)."""
     fields = {"spec.nodeName": node_name, "metadata.namespace": namespace}
     env = {}
     for entry in entries:
         field = (entry.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+        label = re.fullmatch(r"metadata\.labels\['([^']+)'\]", field or "")
         if "value" in entry:
             env[entry["name"]] = entry["value"]
         elif field in fields:
             env[entry["name"]] = fields[field]
+        elif label:
+            env[entry["name"]] = labels.get(label[1], "")
         else:
             raise ManifestDrift(f"env {entry['name']} has a source the image test does not reproduce: {entry}")
     return env
 
 
-def agent_container(node_name: str, path=DAEMONSET) -> AgentContainer:
+def agent_container(node_name: str, path=DAEMONSET, pod_labels: dict | None = None) -> AgentContainer:
+    """The container of the pod made for `node_name` with `pod_labels` (the DaemonSet
+    controller's, e.g. pod-template-generation)."""
     docs = documents(path)
     daemonset = next(d for d in docs if d["kind"] == "DaemonSet")
     config_map = next(d for d in docs if d["kind"] == "ConfigMap")
@@ -123,7 +129,7 @@ def agent_container(node_name: str, path=DAEMONSET) -> AgentContainer:
         args=list(container.get("args", [])),
         flags=security_flags(pod.get("securityContext") or {}, container.get("securityContext") or {})
         + resource_flags(container.get("resources") or {}),
-        env=environment(container.get("env", []), node_name, daemonset["metadata"]["namespace"]),
+        env=environment(container.get("env", []), node_name, daemonset["metadata"]["namespace"], pod_labels or {}),
         config_mount=mount["mountPath"],
         stop_seconds=int(pod.get("terminationGracePeriodSeconds", 30)),
         config_yaml=config_map["data"]["config.yaml"],

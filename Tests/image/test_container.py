@@ -67,40 +67,68 @@ class RunningAgent:
         return int(podman("inspect", "--format", "{{.State.Pid}}", self.name).stdout)
 
 
+class Pods:
+    """Starts the agent's container as kubelet starts the pod the DaemonSet controller makes
+    for NODE: its env from the downward API (the pod's generation labels included), the
+    ConfigMap and service account mounted read-only; one container at a time."""
+
+    def __init__(self, tmp_path, fake_api, image):
+        self.fake_api, self.image = fake_api, image
+        self.port = free_port()
+        spec = pod_spec.agent_container(NODE)
+        self.namespace = spec.env["POD_NAMESPACE"]
+        config_text = agent_config(spec.config_yaml, self.port)
+        self.cpu = yaml.safe_load(config_text)["signals"]["cpu"]
+        self.config_dir = readable_directory(tmp_path / "config", {"config.yaml": config_text})
+        self.service_account = readable_directory(tmp_path / "serviceaccount", {
+            "token": open(fake_api.token_file).read(),
+            "ca.crt": open(fake_api.ca).read(),
+            "namespace": "autotaint",
+        })
+        # The fleet guard reads its DaemonSet in the pod's namespace (POD_NAMESPACE from the
+        # downward API); N = 1 Node here, so K = 1 and the one node may hold a hard taint.
+        fake_api.add_namespace(self.namespace)
+        fake_api.set_daemonset(namespace=self.namespace)
+        self.started: list[RunningAgent] = []
+
+    def start(self) -> RunningAgent:
+        pod = self.fake_api.schedule_pod(NODE, namespace=self.namespace)
+        spec = pod_spec.agent_container(NODE, pod_labels=pod["metadata"]["labels"])
+        env = {**spec.env, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.fake_api.port)}
+        name = f"autotaint-image-test-{os.getpid()}-{len(self.started)}"
+        podman("rm", "-f", "-t", "0", name, check=False)
+        run = ["run", "--detach", "--name", name, "--pull=never", "--network", "host", *spec.flags,
+               "-v", f"{self.config_dir}:{spec.config_mount}:ro",
+               "-v", f"{self.service_account}:{pod_spec.SERVICE_ACCOUNT_DIR}:ro"]
+        for key, value in env.items():
+            run += ["-e", f"{key}={value}"]
+        podman(*run, self.image, *spec.args, timeout=120)
+        running = RunningAgent(name, self.port, spec, self.cpu["taint"]["key"], self.cpu["taint"]["effect"],
+                               self.cpu["condition"])
+        self.started.append(running)
+        return running
+
+    def remove_all(self):
+        for running in self.started:
+            print(f"--- podman logs {running.name}\n{running.logs()}")
+            podman("rm", "-f", "-t", "0", running.name, check=False, timeout=120)
+
+
 @pytest.fixture
-def agent(tmp_path, fake_api, podman_runs_containers):
-    spec = pod_spec.agent_container(NODE)
-    image = os.environ.get("AUTOTAINT_IMAGE", spec.image)
+def pods(tmp_path, fake_api, podman_runs_containers):
+    image = os.environ.get("AUTOTAINT_IMAGE", pod_spec.agent_container(NODE).image)
     if podman("image", "exists", image, check=False).returncode != 0:
         pytest.fail(f"no image {image} in the project's podman store: run `make image`")
-    port = free_port()
-    config_text = agent_config(spec.config_yaml, port)
-    cpu = yaml.safe_load(config_text)["signals"]["cpu"]
-    config_dir = readable_directory(tmp_path / "config", {"config.yaml": config_text})
-    service_account = readable_directory(tmp_path / "serviceaccount", {
-        "token": open(fake_api.token_file).read(),
-        "ca.crt": open(fake_api.ca).read(),
-        "namespace": "autotaint",
-    })
-    # The fleet guard reads its DaemonSet in the pod's namespace (POD_NAMESPACE from the
-    # downward API); N = 1 Node here, so K = 1 and the one node may hold a hard taint.
-    fake_api.add_namespace(spec.env["POD_NAMESPACE"])
-    fake_api.set_daemonset(namespace=spec.env["POD_NAMESPACE"])
-    env = {**spec.env, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(fake_api.port)}
-    name = f"autotaint-image-test-{os.getpid()}"
-    podman("rm", "-f", "-t", "0", name, check=False)
-    run = ["run", "--detach", "--name", name, "--pull=never", "--network", "host", *spec.flags,
-           "-v", f"{config_dir}:{spec.config_mount}:ro",
-           "-v", f"{service_account}:{pod_spec.SERVICE_ACCOUNT_DIR}:ro"]
-    for key, value in env.items():
-        run += ["-e", f"{key}={value}"]
-    podman(*run, image, *spec.args, timeout=120)
-    running = RunningAgent(name, port, spec, cpu["taint"]["key"], cpu["taint"]["effect"], cpu["condition"])
+    started = Pods(tmp_path, fake_api, image)
     try:
-        yield running
+        yield started
     finally:
-        print(f"--- podman logs {name}\n{running.logs()}")
-        podman("rm", "-f", "-t", "0", name, check=False, timeout=120)
+        started.remove_all()
+
+
+@pytest.fixture
+def agent(pods):
+    return pods.start()
 
 
 def node(api) -> dict:
@@ -217,3 +245,44 @@ def test_image_runs_as_the_daemonset_does(agent, fake_api, measured):
     measured.append(f"container podman stop (SIGTERM) in pressure -> exited 0, taint removed, in {stop_seconds:.1f} s")
     measured.append(f"container memory cgroup: peak {memory_peak / 2**20:.1f} MiB of its "
                     f"{memory_limit / 2**20:.0f} MiB limit (pages the build left in the page cache are charged elsewhere)")
+
+
+def test_a_rolling_update_of_the_image_hands_over_without_a_flap(pods, fake_api, measured):
+    """The DaemonSet's template changes (generation 1 → 2) while the node is in pressure:
+    podman stop (SIGTERM) of the old container, then the new pod's container. The taint is
+    never absent (the fake's taint history), no TaintRemoved/TaintAdded, the slot keeps its
+    holder, and the old agent's conditions say AgentRestarting until the new one reports."""
+    old = pods.start()
+    logs = old.logs
+    wait_until(lambda: http_get(old.url("/readyz"))[0] == 200, 30, f"/readyz 200; logs:\n{logs()}")
+    with stress(LOAD_SECONDS):
+        wait_until(lambda: (own_taint(fake_api, old.taint_key) or {}).get("effect") == old.taint_effect, PHASE_TIMEOUT,
+                   f"taint {old.taint_key} with effect {old.taint_effect}; logs:\n{logs()}")
+        fake_api.set_daemonset(namespace=pods.namespace, image="autotaint:0.2.0")
+        assert fake_api.daemonset(namespace=pods.namespace)["metadata"]["generation"] == 2
+        since = time.time()
+        before = {e["metadata"]["uid"] for e in fake_api.events()}
+        slot = fake_api.lease("autotaint-slot-0", namespace=pods.namespace)
+        stop_started = time.monotonic()
+        podman("stop", "--time", str(old.spec.stop_seconds), old.name, timeout=old.spec.stop_seconds + 30)
+        stop_seconds = time.monotonic() - stop_started
+        exit_code = podman("inspect", "--format", "{{.State.ExitCode}}", old.name).stdout.strip()
+        assert exit_code == "0", f"exit code {exit_code} after podman stop; logs:\n{logs()}"
+        handed = condition(fake_api, old.condition_type)
+        assert (handed["status"], handed["reason"]) == ("True", "AgentRestarting"), handed
+        new = pods.start()
+        wait_until(lambda: http_get(new.url("/readyz"))[0] == 200, 30, f"new /readyz 200; logs:\n{new.logs()}")
+        wait_until(lambda: condition(fake_api, new.condition_type)["reason"] != "AgentRestarting", PHASE_TIMEOUT,
+                   f"the new agent reporting its condition; logs:\n{new.logs()}")
+        until = time.time()
+    history = [e for e in fake_api.taint_history() if e["node"] == NODE and e["time"] >= since]
+    reasons = [e["reason"] for e in fake_api.events() if e["metadata"]["uid"] not in before]
+    holder_changes = [e for e in fake_api.lease_history() if e["time"] >= since and e["name"] == "autotaint-slot-0"]
+    assert history == [], history  # no write of the Node's taints at all: never absent
+    assert own_taint(fake_api, old.taint_key)["effect"] == old.taint_effect
+    assert not {"TaintRemoved", "TaintAdded"} & set(reasons), reasons
+    assert holder_changes == [] and fake_api.lease("autotaint-slot-0", namespace=pods.namespace)["spec"][
+        "holderIdentity"] == slot["spec"]["holderIdentity"] == NODE
+    assert condition(fake_api, new.condition_type)["status"] == "True"
+    measured.append(f"container rolling update in pressure: old exited 0 in {stop_seconds:.1f} s, taint absent 0 s, "
+                    f"new agent reporting {until - since:.1f} s after the old one's SIGTERM, events {reasons}")

@@ -6,13 +6,13 @@ import pod_spec
 
 
 def test_the_daemonset_container_becomes_the_flags_the_image_test_runs_it_with():
-    spec = pod_spec.agent_container("node-1")
+    spec = pod_spec.agent_container("node-1", pod_labels={"pod-template-generation": "3"})
     flags = " ".join(spec.flags)
     for expected in ("--user 65532:65532", "--read-only --read-only-tmpfs=false", "--cap-drop ALL",
                      "--security-opt no-new-privileges", "--memory 48m", "--cpus 0.1"):
         assert expected in flags, (expected, flags)
     assert "--privileged" not in flags and "seccomp=unconfined" not in flags
-    assert spec.env == {"NODE_NAME": "node-1", "POD_NAMESPACE": "autotaint"}
+    assert spec.env == {"NODE_NAME": "node-1", "POD_NAMESPACE": "autotaint", "POD_TEMPLATE_GENERATION": "3"}
     assert spec.args == ["--config=/etc/autotaint/config.yaml"]
     assert spec.config_mount == "/etc/autotaint"
     assert spec.image == "autotaint:0.1.0" and spec.stop_seconds == 30
@@ -35,15 +35,19 @@ def test_the_container_security_context_wins_over_the_pod_s():
     assert flags == ["--user", "65532"]
 
 
-def test_env_from_anything_but_the_node_name_and_namespace_is_drift():
+def test_env_from_anything_but_the_node_name_namespace_and_labels_is_drift():
+    label = {"fieldRef": {"fieldPath": "metadata.labels['pod-template-generation']"}}
     assert pod_spec.environment([{"name": "A", "value": "1"},
                                  {"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-                                 {"name": "S", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-                                "node-7", "ns") == {"A": "1", "N": "node-7", "S": "ns"}
+                                 {"name": "S", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                                 {"name": "G", "valueFrom": label}],
+                                "node-7", "ns", {"pod-template-generation": "2"}) \
+        == {"A": "1", "N": "node-7", "S": "ns", "G": "2"}
+    assert pod_spec.environment([{"name": "G", "valueFrom": label}], "n", "ns", {}) == {"G": ""}
     with pytest.raises(pod_spec.ManifestDrift, match="TOKEN"):
-        pod_spec.environment([{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}], "n", "ns")
+        pod_spec.environment([{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}], "n", "ns", {})
     with pytest.raises(pod_spec.ManifestDrift, match="IP"):
-        pod_spec.environment([{"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}], "n", "ns")
+        pod_spec.environment([{"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}], "n", "ns", {})
 
 
 @pytest.mark.parametrize("limits, flags", [

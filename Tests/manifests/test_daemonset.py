@@ -145,7 +145,9 @@ def test_pod_namespace_from_downward_api(container):
     """The fleet guard's Leases and DaemonSet are in the pod's own namespace."""
     env = {item["name"]: item for item in container["env"]}
     assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
-    assert [item["name"] for item in container["env"]] == ["NODE_NAME", "POD_NAMESPACE"]
+    assert env["POD_TEMPLATE_GENERATION"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.labels['pod-template-generation']"}}
+    assert [item["name"] for item in container["env"]] == ["NODE_NAME", "POD_NAMESPACE", "POD_TEMPLATE_GENERATION"]
 
 
 def test_config_map_mounted_as_a_directory(pod_spec, container, daemonset_docs):
