@@ -9,7 +9,7 @@ import Synchronization
 /// as the views keep the outline of that tick's view (taints, statuses, reasons) and the
 /// config stays the same, the way kubelet's status manager syncs on change and on a period.
 /// A quiet tick then costs no hand-off between the two tasks: about a fifth of its CPU
-/// (README "Performance"). A watch event still reconciles against the newest view, so
+/// (docs/performance.md). A watch event still reconciles against the newest view, so
 /// nothing NodeSync writes is older than the last tick.
 public final class SyncPacing: Sendable {
     private struct Promise {

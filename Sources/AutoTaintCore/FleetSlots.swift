@@ -20,7 +20,7 @@ public enum FleetSlots {
 
     /// The longest wait between two attempts of a node without a slot: N × 300 ms, at
     /// least 5 s and at most 30 min. It grows with the fleet so that all waiting nodes
-    /// together stay within the API budget (README "The fleet guard": at 5,000 nodes the
+    /// together stay within the API budget (docs/fleet-guard.md: at 5,000 nodes the
     /// 3,500 waiting ones make ≈ 6 requests/s, 2 an attempt every 1,125 s on average).
     public static func retryCap(fleetSize: Int) -> Duration {
         let cap = Duration.milliseconds(300) * max(fleetSize, 0)
