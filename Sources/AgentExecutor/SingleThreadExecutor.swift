@@ -8,8 +8,9 @@ import Glibc
 /// from another thread (an HTTP answer, a watch event, a signal), and then runs the jobs
 /// one after another: the loop's tick, and NodeSync's work when the tick has some. On the
 /// global executor the same tick took three hand-offs between Dispatch's threads, and once
-/// a Dispatch worker had run, the pool's monitor woke every second for good (docs/performance.md). Nothing run on it blocks: HTTP transfers run on their lanes' threads and
-/// /metrics on libmicrohttpd's; their answers come back here as jobs.
+/// a Dispatch worker had run, the pool's monitor woke every second for good
+/// (docs/performance.md). Nothing run on it blocks: HTTP transfers run on their lanes'
+/// threads and /metrics on libmicrohttpd's; their answers come back here as jobs.
 public final class SingleThreadExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: every stored `var` is read and written with `lock` held only.
     private struct Sleeper {
