@@ -63,10 +63,10 @@ public final class AgentMetrics: Sendable {
         "autotaint_build_info": .init(kind: .gauge, help:
             "Always 1; the agent's version as a label.", labels: ["version"]),
         "autotaint_fleet_size": .init(kind: .gauge, help:
-            "N: the nodes of the fleet guard's DaemonSet whose agent is up, as last read (0 before any read; read only while a slot is wanted or held).",
+            "N: the nodes of the fleet guard's DaemonSet whose agent is up, as last read (or handed over by the agent this one replaced; 0 before either; read only while a slot is wanted or held).",
             labels: []),
         "autotaint_fleet_size_source": .init(kind: .gauge, help:
-            "1 for where N came from, 0 for the others: ready (status.numberReady), rollout (numberReady plus the pods a rolling update of the DaemonSet is replacing, at most maxUnavailable), desired (desiredNumberScheduled: nothing ready yet).",
+            "1 for where N came from, 0 for the others: ready (status.numberReady), rollout (numberReady plus the pods a rolling update of the DaemonSet is replacing, at most maxUnavailable), desired (desiredNumberScheduled: nothing ready yet), handedOver (as the agent this one replaced in a rolling update read it; read again before any slot is taken).",
             labels: ["source"]),
         "autotaint_fleet_scheduled": .init(kind: .gauge, help:
             "The fleet guard's DaemonSet's status.desiredNumberScheduled as last read: its nodes, agent up or not (0 before any read).",

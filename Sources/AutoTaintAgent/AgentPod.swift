@@ -22,7 +22,8 @@ public struct AgentPod: Sendable {
         let lookup = await withDeadline(limit) { [api, namespace] () -> StopPlan.DaemonSetLookup in
             do throws(KubeError) {
                 let counts = try await api.daemonSetCounts(namespace: namespace, daemonSet: daemonSet)
-                return .found(generation: counts.generation, deleting: counts.deleting)
+                return .found(generation: counts.generation, deleting: counts.deleting,
+                              fleetSize: FleetSize.live(counts).nodes)
             } catch where error.kind == .notFound {
                 return .gone
             } catch {

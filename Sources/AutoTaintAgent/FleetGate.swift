@@ -87,6 +87,11 @@ struct FleetGate {
         policy = SlotPolicy(identity: identity, adopting: adopting)
     }
 
+    /// N known without reading it (`SlotPolicy.assume`).
+    mutating func assume(_ size: FleetSize) {
+        policy.assume(size)
+    }
+
     /// What a step decided for the view.
     enum Verdict: Equatable {
         /// The view goes out as it is (guard off, no hard taint wanted, or a slot held).

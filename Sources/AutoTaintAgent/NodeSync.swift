@@ -167,6 +167,10 @@ struct SyncState {
                       adopting: present.contains { $0.effect.isHard }, dryRun: dryRun, logger: logger, metrics: metrics,
                       clock: clock, pause: pause)
         }
+        let handedOver = node.conditions.lazy.compactMap { condition in
+            StopPlan.handedOverFleetSize(reason: condition.reason ?? "", message: condition.message ?? "")
+        }.first
+        if let handedOver { fleet?.assume(.handedOver(handedOver)) }
     }
 
     /// A newer Node from the watch, reconciled against `newest`, the newest view the loop
@@ -215,7 +219,7 @@ struct SyncState {
         let plan = await pod?.stopPlan(daemonSet: config.fleet.daemonSet, within: .seconds(1))
             ?? .cleanUp("no API to read the DaemonSet from")
         switch plan {
-        case let .handOver(why): logger.info("handing over to the next pod", metadata: ["why": "\(why)"])
+        case let .handOver(why, _): logger.info("handing over to the next pod", metadata: ["why": "\(why)"])
         case let .cleanUp(why): logger.info("cleaning up", metadata: ["why": "\(why)"])
         }
         let outcome = await withDeadline(.milliseconds(3_000)) { [self] in

@@ -79,6 +79,10 @@ public struct FleetSize: Equatable, Sendable {
         /// `desiredNumberScheduled`: the status has no ready count (a new DaemonSet, or one
         /// whose controller has not reported yet).
         case desired
+        /// Read by the agent this one replaced, at its SIGTERM in a rolling update, and left
+        /// in its conditions (`StopPlan`): it spreads a first attempt without a read of its
+        /// own, and counts as old, so N is read again before any slot is taken.
+        case handedOver
     }
 
     public var nodes: Int
@@ -109,6 +113,11 @@ public struct FleetSize: Equatable, Sendable {
         return FleetSize(nodes: up + replacing, source: .rollout, scheduled: desired, ready: up)
     }
 
+    /// N as the replaced agent read it (`Source.handedOver`).
+    public static func handedOver(_ nodes: Int) -> FleetSize {
+        FleetSize(nodes: nodes, source: .handedOver, scheduled: nodes, ready: nodes)
+    }
+
     /// How the condition message and the log say where N came from:
     /// `14 ready of 20 scheduled`, `18 ready + 2 being replaced of 20 scheduled`, `20 scheduled`.
     public var origin: String {
@@ -116,6 +125,7 @@ public struct FleetSize: Equatable, Sendable {
         case .ready: "\(ready) ready of \(scheduled) scheduled"
         case .rollout: "\(ready) ready + \(nodes - ready) being replaced of \(scheduled) scheduled"
         case .desired: "\(scheduled) scheduled"
+        case .handedOver: "\(nodes) as the replaced agent read it"
         }
     }
 }

@@ -161,6 +161,15 @@ public struct SlotPolicy: Equatable, Sendable {
     }
 
 
+    /// N known without a read of this policy's own (`FleetSize.Source.handedOver`): it
+    /// sizes the onset window and the retry cap, and counts as old, so it is read before any
+    /// slot is taken or kept. A read of the policy's own wins.
+    public mutating func assume(_ size: FleetSize) {
+        guard fleetSize == nil else { return }
+        fleetSize = size
+        attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size.nodes)
+    }
+
     /// How old N may be: a minute before a write that takes a slot and at a waiting node's
     /// later attempts; 75 s while holding,
     /// so a holder beyond a K that shrank is soft within 90 s of the DaemonSet's status

@@ -2,15 +2,16 @@
 /// a newer template that a rolling update starts in its place, or nothing of its own.
 public enum StopPlan: Equatable, Sendable {
     /// The DaemonSet is replacing this pod: taints, slot and conditions stay for the
-    /// successor, which adopts them on its first tick. The text says how that was told.
-    case handOver(String)
+    /// successor, which adopts them on its first tick. The text says how that was told;
+    /// `fleetSize` is N as read then, handed over in the conditions' message.
+    case handOver(String, fleetSize: Int)
     /// Uninstall, the node left the DaemonSet, or no way to tell: `shutdown.removeTaints`
     /// applies and the conditions become Unknown. The text says why.
     case cleanUp(String)
 
     /// What the agent learnt of its DaemonSet at SIGTERM.
     public enum DaemonSetLookup: Equatable, Sendable {
-        case found(generation: Int, deleting: Bool)
+        case found(generation: Int, deleting: Bool, fleetSize: Int)
         /// 404: deleted in the background (`kubectl delete`'s default), its pods then go.
         case gone
         case unreadable(String)
@@ -27,16 +28,17 @@ public enum StopPlan: Equatable, Sendable {
             return .cleanUp("the DaemonSet is gone")
         case let .unreadable(error):
             return .cleanUp("cannot read the DaemonSet (\(error)), so cannot tell a rolling update")
-        case .found(_, deleting: true):
+        case .found(_, deleting: true, _):
             return .cleanUp("the DaemonSet is being deleted")
-        case let .found(generation, deleting: false):
+        case let .found(generation, deleting: false, fleetSize):
             guard let pod = podTemplateGeneration else {
                 return .cleanUp("this pod's template generation is unknown ($POD_TEMPLATE_GENERATION)")
             }
             guard generation > pod else {
                 return .cleanUp("this pod is of the DaemonSet's generation \(generation): the pod is going, not being replaced")
             }
-            return .handOver("the DaemonSet is at generation \(generation), this pod of \(pod): a rolling update replaces it")
+            return .handOver("the DaemonSet is at generation \(generation), this pod of \(pod): a rolling update replaces it",
+                             fleetSize: fleetSize)
         }
     }
 
@@ -46,14 +48,15 @@ public enum StopPlan: Equatable, Sendable {
 
     /// The conditions as the agent leaves them. Handed over, each keeps its status (what the
     /// node still is) with reason `AgentRestarting` and its last message marked as such, so
-    /// no reader takes it for a fresh observation; cleaned up, each is Unknown/AgentStopped.
+    /// no reader takes it for a fresh observation, and N for the successor's fleet guard
+    /// (`handedOverFleetSize`); cleaned up, each is Unknown/AgentStopped.
     public func conditions(_ reports: [ConditionReport]) -> [ConditionReport] {
         reports.map { report in
             var left = report
-            if handsOver {
-                left.reason = "AgentRestarting"
-                left.message = "autotaint is being replaced by a rolling update; its successor takes this condition "
-                    + "over. Last observed: \(report.message)"
+            if case let .handOver(_, fleetSize) = self {
+                left.reason = Self.handOverReason
+                left.message = "\(Self.handOverLead)\(fleetSize)); its successor takes this condition over. "
+                    + "Last observed: \(report.message)"
             } else {
                 left.status = .unknown
                 left.reason = "AgentStopped"
@@ -61,6 +64,18 @@ public enum StopPlan: Equatable, Sendable {
             }
             return left
         }
+    }
+
+    static let handOverReason = "AgentRestarting"
+    static let handOverLead = "autotaint is being replaced by a rolling update (fleet size "
+
+    /// N as the replaced agent read it, from a condition it handed over; nil for any other.
+    /// Saves the successor a read of the DaemonSet on entering pressure, which at 5,000
+    /// nodes entering together would be 5,000 reads in a second.
+    public static func handedOverFleetSize(reason: String, message: String) -> Int? {
+        guard reason == handOverReason, message.hasPrefix(handOverLead) else { return nil }
+        let digits = message.dropFirst(handOverLead.count).prefix { $0.isNumber }
+        return Int(digits).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The own taints to leave on the Node: nil leaves them as they are.

@@ -356,6 +356,38 @@ struct FleetGateTests {
         #expect(await !nodes.events.contains { $0.reason == "FleetLimitReached" })
     }
 
+    /// A successor after a rolling update: N as its predecessor read it (its conditions'
+    /// message) spreads the first attempt without a read of its own; the read comes before
+    /// the slot is taken, where N counts as old.
+    @Test func aHandedOverFleetSizeSpreadsTheFirstAttemptWithoutARead() async {
+        let handed = StopPlan.handOver("x", fleetSize: 4000).conditions(view(pressure: false).conditions)[0]
+        let nodes = FakeNodeAPI(Node(name: "node-1", uid: "uid-1", resourceVersion: "10", conditions: [
+            NodeCondition(type: handed.type, status: handed.status.rawValue, reason: handed.reason, message: handed.message),
+        ]))
+        let fleet = FakeFleetAPI()
+        await fleet.setCounts(DaemonSetCounts(desired: 4000, ready: 4000))
+        let clock = TestClock()
+        var sync = SyncState(api: nodes, config: config, node: await nodes.node, dryRun: false,
+                             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                             pod: AgentPod(api: fleet, namespace: "autotaint", templateGeneration: 2),
+                             clock: { clock.now }, pause: { clock.advance(to: clock.now + $0) })
+        var hardFrom: Int?
+        for second in 0...201 {
+            await clock.tick(&sync, view(pressure: true), config, at: at(second))
+            if await nodes.node.taints == [Taint(hard)] {
+                hardFrom = hardFrom ?? second
+            } else {
+                let message = await nodes.node.conditions[0].message ?? ""
+                #expect(message.contains("first attempt spread over 3m20s (N × 50ms, N: 4000 as the replaced agent read it)"),
+                        "\(message)")
+                #expect(await fleet.requests == [])
+            }
+        }
+        #expect(hardFrom != nil)
+        #expect(await fleet.requests.prefix(3) == ["GET \(slotName(FleetSlots.firstSlot(for: "node-1", slots: 1200)))",
+                                                   "GET daemonset", "POST \(slotName(FleetSlots.firstSlot(for: "node-1", slots: 1200)))"])
+    }
+
     /// Two DaemonSets in one namespace: the gpu pool's agent works on its own slots only,
     /// and a free slot of the other fleet is not one of its own.
     @Test func slotsAreNamedAndLabelledByTheirDaemonSet() async {

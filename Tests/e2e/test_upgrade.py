@@ -100,6 +100,9 @@ def test_a_rolling_update_hands_over_without_a_flap(tmp_path):
         for node, (code, seconds) in exits.items():
             assert code == 0 and seconds <= STOP_BOUND, (node, code, seconds, fleet.log_tail(node))
         assert (restarting["node-00"]["status"], restarting["node-00"]["reason"]) == ("True", "AgentRestarting")
+        # N for the successor's fleet guard: 4 nodes, one of them being replaced.
+        assert restarting["node-00"]["message"].startswith(
+            "autotaint is being replaced by a rolling update (fleet size 4); "), restarting["node-00"]
         assert (restarting["node-01"]["status"], restarting["node-01"]["reason"]) == ("False", "AgentRestarting")
         assert absent["node-00"] == 0, fleet.timeline().excerpt(start, end)
         assert fleet.tainted_now() == (frozenset({"node-00"}), frozenset())
