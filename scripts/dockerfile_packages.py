@@ -3,8 +3,9 @@
 
     scripts/dockerfile_packages.py [--dockerfile PATH] [--stage NAME]
 
-Default stage: the last one (the runtime image). The packages are the arguments of every
-`apt-get install` in that stage's RUN instructions, options dropped. `make image-check`
+Default stage: the one named rootfs (the stage the final image's files are copied from, with
+the runtime packages), or the last one where there is none. The packages are the arguments of
+every `apt-get install` in that stage's RUN instructions, options dropped. `make image-check`
 installs exactly this list, so the Dockerfile stays the one place it is written.
 """
 import argparse
@@ -68,17 +69,14 @@ def apt_packages(instructions):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dockerfile", default="Dockerfile")
-    parser.add_argument("--stage", help="stage name (default: the last stage)")
+    parser.add_argument("--stage", help="stage name (default: rootfs, or the last stage if none is so named)")
     args = parser.parse_args()
     with open(args.dockerfile) as handle:
         all_stages = stages(handle.read())
-    if args.stage:
-        chosen = [s for s in all_stages if s[0] == args.stage]
-        if not chosen:
-            sys.exit(f"{args.dockerfile}: no stage named {args.stage}")
-        stage = chosen[0]
-    else:
-        stage = all_stages[-1]
+    chosen = [s for s in all_stages if s[0] == (args.stage or "rootfs")]
+    if args.stage and not chosen:
+        sys.exit(f"{args.dockerfile}: no stage named {args.stage}")
+    stage = chosen[0] if chosen else all_stages[-1]
     packages = apt_packages(stage[2])
     if not packages:
         sys.exit(f"{args.dockerfile}: stage {stage[0] or stage[1]} installs no apt package")

@@ -14,6 +14,9 @@
 #    packages (Tests/image/swift-build.Containerfile); the toolchain is mounted, not copied.
 # 5. podman build --pull=never of the Dockerfile, with the toolchain, the local Swift package
 #    copies and the git config that redirects to them mounted read-only.
+# 6. The image's SPDX SBOM (/usr/share/doc/autotaint/sbom.spdx.json, made by the Dockerfile's
+#    sbom stage) copied out beside the cache: $IMAGE_CACHE/TAG.spdx.json with the tag's ':' as
+#    '-', by default .build-image/autotaint-0.1.0.spdx.json.
 # podman runs through scripts/podman.sh (the project's own store, runc, this shell's ulimits).
 # Cached: the root, the imported base (redone when the root is), and podman's layer cache; a
 # second run with unchanged sources rebuilds nothing. Every step has a time limit.
@@ -77,5 +80,13 @@ timeout 2400 "$podman" build --pull=never --network=host "${mounts[@]}" \
     --build-arg SWIFT_IMAGE="$swift_build_image" -t "$tag" "$repo" >"$cache/build.log" 2>&1 \
   || { tail -30 "$cache/build.log" >&2; fail "podman build of the Dockerfile failed (log: $cache/build.log)"; }
 step_done "built $tag"
+sbom_in_image=/usr/share/doc/autotaint/sbom.spdx.json
+sbom="$cache/$(basename "${tag//:/-}").spdx.json"
+container=autotaint-sbom-$$
+"$podman" create --name "$container" "$tag" >/dev/null || fail "podman create $tag failed"
+"$podman" cp "$container:$sbom_in_image" "$sbom" && copied=true || copied=false
+"$podman" rm "$container" >/dev/null
+$copied || fail "no $sbom_in_image in $tag"
+say "SBOM: $sbom (in the image: $sbom_in_image)"
 "$podman" images --filter reference="$tag" --format 'image: {{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}'
 say "done in $(( $(date +%s) - started )) s"
