@@ -14,10 +14,13 @@
 #   /lib64/ld-linux-x86-64.so.2);
 # - the CA bundle /etc/ssl/certs/ca-certificates.crt (made by update-ca-certificates from the
 #   package ca-certificates: it is in no package's file list);
+# - the release's identity, /etc/os-release (a link to /usr/lib/os-release) and
+#   /etc/debian_version, from base-files: scanners (Trivy, Grype) tell the distribution and
+#   release by them, and without one match no Debian package against Debian's advisories;
 # - for each Debian package those files come from (dpkg -S), distroless style:
 #   /var/lib/dpkg/status.d/PACKAGE, its stanza of /var/lib/dpkg/status (dpkg-query -s), and
 #   /var/lib/dpkg/status.d/PACKAGE.md5sums, the lines of the package's md5sums for the files
-#   copied. Trivy and Grype read these to name each package and its version.
+#   copied (a conffile's md5 is in the stanza's Conffiles field). Trivy and Grype read these to name each package and its version.
 # No shell, no package manager, no /etc/passwd: the image runs as the numeric user 65532.
 # Fails if the binary does not run, a library is not found, or a file has no package.
 set -euo pipefail
@@ -26,6 +29,7 @@ binary=${1:?usage: image-rootfs.sh BINARY ROOTFS}
 rootfs=${2:?usage: image-rootfs.sh BINARY ROOTFS}
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 ca_package=ca-certificates
+os_identity="/etc/os-release /etc/debian_version"
 
 say() { printf 'image-rootfs: %s\n' "$*"; }
 fail() { printf 'image-rootfs: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -96,7 +100,7 @@ dpkg_name() {
 }
 
 install -D -m 0755 "$binary" "$rootfs/usr/local/bin/autotaint"
-copied=$(for object in $loaded; do copy_path "$object"; done)
+copied=$(for path in $loaded $os_identity; do copy_path "$path"; done)
 install -D -m 0644 "$ca_bundle" "$rootfs$ca_bundle"
 
 declare -A files_of=()
@@ -123,7 +127,12 @@ for package in "${!files_of[@]}"; do
       [ -f "$list" ] && line=$(awk -v want="${name#/}" '$2 == want { print; exit }' "$list")
       [ -z "$line" ] || break
     done
-    [ -n "$line" ] || fail "$name is not in $package's md5sums"
+    if [ -z "$line" ]; then
+      # A conffile (/etc/debian_version): its md5 is in the stanza's Conffiles field, not in md5sums.
+      dpkg-query -W -f '${Conffiles}\n' "$package" | awk -v want="$name" '$1 == want { found = 1 } END { exit !found }' \
+        || fail "$name is not in $package's md5sums nor its conffiles"
+      continue
+    fi
     sums+="$line"$'\n'
   done
   [ -z "$sums" ] || printf '%s' "$sums" | sort >"$rootfs/var/lib/dpkg/status.d/$package.md5sums"
@@ -141,9 +150,10 @@ total=$(size "$rootfs")
 binary_bytes=$(size "$rootfs/usr/local/bin/autotaint")
 ca_bytes=$(size "$rootfs$ca_bundle")
 records_bytes=$(size "$rootfs/var/lib/dpkg/status.d")
+identity_bytes=$(size "$rootfs/usr/lib/os-release" "$rootfs/etc/debian_version")
 say "in all $total bytes: binary $binary_bytes, $(wc -w <<<"$loaded") shared objects (with their" \
-    "symlinks and directories) $(( total - binary_bytes - ca_bytes - records_bytes )), CA bundle $ca_bytes," \
-    "dpkg records of ${#files_of[@]} packages $records_bytes"
+    "symlinks and directories) $(( total - binary_bytes - ca_bytes - records_bytes - identity_bytes )), CA bundle $ca_bytes," \
+    "os-release and debian_version $identity_bytes, dpkg records of ${#files_of[@]} packages $records_bytes"
 for package in $(printf '%s\n' "${!files_of[@]}" | sort); do
   say "  $package $(dpkg-query -W -f '${Version}' "$package")"
 done

@@ -4,8 +4,8 @@ no shell in it to ask), and its SPDX SBOM.
 The expected file list is derived here, not written down: the binary's program interpreter
 (readelf), the loader's --list of the image's binary run inside the image's own tree (ldd), the
 objects a real run in the image loads with dlopen (LD_DEBUG=libs,files), each with the symlinks
-the loader follows; the CA bundle; the SBOM; and the dpkg records of the packages whose md5sums
-claim those files. Any other file fails the test, as does a loaded file no dpkg record claims
+the loader follows; the release's identity for scanners (/etc/os-release, /etc/debian_version);
+the CA bundle; the SBOM; and the dpkg records of the packages whose md5sums claim those files. Any other file fails the test, as does a loaded file no dpkg record claims
 (with the checksum Debian's package has for it)."""
 import hashlib
 import json
@@ -25,6 +25,8 @@ SBOM = "/usr/share/doc/autotaint/sbom.spdx.json"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CA_PACKAGE = "ca-certificates"   # update-ca-certificates made the bundle: in no package's file list
 STATUS_DIR = "/var/lib/dpkg/status.d"
+# How Trivy and Grype tell the distribution and release (base-files' files).
+OS_IDENTITY = ["/etc/os-release", "/etc/debian_version"]
 
 
 def image_name():
@@ -139,13 +141,16 @@ def records(root: Path) -> dict:
     for record in sorted(directory.iterdir()):
         if record.name.endswith(".md5sums"):
             continue
-        sums = {}
+        fields = parse_stanza(record.read_text())
+        # Conffiles (/etc/debian_version) are listed with their md5 in the stanza, not in md5sums.
+        sums = {line.split()[0]: line.split()[1] for line in fields.get("Conffiles", "").splitlines()
+                if len(line.split()) >= 2}
         sums_file = record.with_name(record.name + ".md5sums")
         if sums_file.exists():
             for line in sums_file.read_text().splitlines():
                 md5, path = line.split(None, 1)
                 sums["/" + path] = md5
-        found[record.name] = (parse_stanza(record.read_text()), sums)
+        found[record.name] = (fields, sums)
     return found
 
 
@@ -166,9 +171,10 @@ def loaded(root, image):
 
 
 def owners(root: Path, dpkg: dict, loaded: list) -> dict:
-    """For each loaded object's final file: the package whose md5sums list it with its md5."""
+    """For each loaded object's final file, and the release's identity files: the package whose
+    md5sums list it with its md5."""
     owned = {}
-    for obj in loaded:
+    for obj in [*loaded, *OS_IDENTITY]:
         final = resolve_chain(root, obj)[-1]
         md5 = hashlib.md5((root / final.lstrip("/")).read_bytes()).hexdigest()
         claims = [package for package, (_, sums) in dpkg.items()
@@ -183,11 +189,12 @@ def test_every_file_in_the_image_is_expected(root, loaded):
     dpkg = records(root)
     owned = owners(root, dpkg, loaded)
     expected = {BINARY, SBOM, CA_BUNDLE}
-    for obj in loaded:
+    for obj in [*loaded, *OS_IDENTITY]:
         expected.update(resolve_chain(root, obj))
     for package in set(owned.values()) | {CA_PACKAGE}:
         expected.add(f"{STATUS_DIR}/{package}")
-        if any(owner == package for owner in owned.values()):
+        conffiles = {line.split()[0] for line in dpkg[package][0].get("Conffiles", "").splitlines() if line.strip()}
+        if any(owner == package and final not in conffiles for final, owner in owned.items()):
             expected.add(f"{STATUS_DIR}/{package}.md5sums")
     for path in list(expected):
         for parent in PurePosixPath(path).parents:
@@ -218,6 +225,8 @@ def test_no_shell_no_package_manager_no_passwd(root):
         assert path not in actual, f"{path} is in the image"
     config = json.loads(podman("image", "inspect", image_name()).stdout)[0]["Config"]
     assert config["User"] == "65532:65532" and config["Entrypoint"] == [BINARY, "run"], config
+    identity = (root / "usr/lib/os-release").read_text()
+    assert "ID=debian" in identity and 'VERSION_ID="12"' in identity, identity
 
 
 def test_files_are_not_writable_by_the_agent(root):
