@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # autotaint image: build with the official Swift image; the final image holds only the stripped
-# binary, the shared objects it loads, the CA bundle and the dpkg records of the Debian packages
-# those come from (no shell, no package manager), with an SPDX 2.3 SBOM. docs/image.md says
-# what is in it and how to scan it. `make image-check` proves the rootfs stage complete without
+# binary, the shared objects it loads, the CA bundle, the release's os-release and debian_version
+# (for scanners) and the dpkg records of the Debian packages those come from (no shell, no
+# package manager), with an SPDX 2.3 SBOM. docs/image.md says what is in it and how to scan it. `make image-check` proves the rootfs stage complete without
 # a Docker engine: it installs that stage's package list (read from this file) into a
 # debootstrapped bookworm root, assembles the root filesystem there with the same script and
 # runs the binary in it.
