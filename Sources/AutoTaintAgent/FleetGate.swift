@@ -244,7 +244,8 @@ struct FleetGate {
     private static func record(_ lease: Lease) -> SlotRecord {
         SlotRecord(holder: lease.spec.holderIdentity ?? "", resourceVersion: lease.resourceVersion,
                    leaseDuration: lease.spec.leaseDurationSeconds.flatMap { $0 > 0 ? .seconds($0) : nil },
-                   transitions: lease.spec.leaseTransitions ?? 0)
+                   transitions: lease.spec.leaseTransitions ?? 0,
+                   neverHeld: (lease.spec.holderIdentity ?? "").isEmpty && lease.spec.acquireTime == nil)
     }
 
     static func failure(_ error: KubeError) -> FleetFailure {

@@ -92,12 +92,16 @@ public struct SlotRecord: Equatable, Sendable {
     /// The record's own `leaseDurationSeconds`; nil: the config's.
     public var leaseDuration: Duration?
     public var transitions: Int
+    /// No node has held it yet (no `acquireTime`): made free by a `prepare`.
+    public var neverHeld: Bool
 
-    public init(holder: String, resourceVersion: String, leaseDuration: Duration? = nil, transitions: Int = 0) {
+    public init(holder: String, resourceVersion: String, leaseDuration: Duration? = nil, transitions: Int = 0,
+                neverHeld: Bool = false) {
         self.holder = holder
         self.resourceVersion = resourceVersion
         self.leaseDuration = leaseDuration
         self.transitions = transitions
+        self.neverHeld = neverHeld
     }
 }
 

@@ -16,7 +16,12 @@
 ///   or could have expired since; absent → create it (and the next slot, free, if absent
 ///   too: `prepare`), free or this node's → take it with
 ///   its resourceVersion. Held by another node → ask for free slots (a LIST by the
-///   free-state label, `findFree`) and take the one offered. A 409 means another node
+///   free-state label, `findFree`) and take the one offered. The first attempt after
+///   entering pressure of a node that has seen its fleet's slots exist asks for a free
+///   one first and probes only when none is offered: in a spike where slots exist, two
+///   requests take one where a probe of a held slot would make three. A node that takes a slot no node held before (one a `prepare`
+///   made) prepares the next one too, so the chain of prepared slots does not stop at
+///   the first take. A 409 means another node
 ///   won: the next slot at once, at most `requestsPerAttempt` requests an attempt. An
 ///   attempt that found every slot it looked at held waits between half and all of
 ///   `FleetSlots.retryCap` (slots come free only as holders leave pressure); one cut
@@ -62,7 +67,8 @@ public struct SlotPolicy: Equatable, Sendable {
         /// LIST the slots labelled free.
         case findFree
         case create(Int)
-        /// Create slot `index` free, after creating the one before it: a new fleet's slots
+        /// Create slot `index` free, after creating the one before it (or taking it, when no
+        /// node had held it: a prepared one): a new fleet's slots
         /// exist only once some node creates them, and the LIST of free slots finds only
         /// existing ones, so a slot no node's hash picks would stay empty until a waiting
         /// node walked to it (in the first spike at 5,000 nodes, about 50 of 1,500 for an
@@ -130,6 +136,10 @@ public struct SlotPolicy: Equatable, Sendable {
         return onsetAttemptAt
     }
     private var findOwnPending: Bool
+    /// A probe or LIST found a slot of this fleet, this node held one, or an agent it
+    /// replaced handed N over (the fleet ran before it): slots likely exist, and the
+    /// first attempt of an entry asks for a free one first. Wrong, it costs that LIST.
+    private var slotsLikelyExist = false
     private var cursor: Int?
     /// The slot this node watches for expiry: its record and since when it is unchanged.
     private var watched: Watched?
@@ -168,6 +178,7 @@ public struct SlotPolicy: Equatable, Sendable {
         guard fleetSize == nil else { return }
         fleetSize = size
         attemptBackoff.cap = FleetSlots.retryCap(fleetSize: size.nodes)
+        slotsLikelyExist = true
     }
 
     /// How old N may be: a minute before a write that takes a slot and at a waiting node's
@@ -203,7 +214,7 @@ public struct SlotPolicy: Equatable, Sendable {
         case .idle:
             guard wanted else { return lostSlotRequest(mayRelease: mayRelease, at: now) }
             phase = .waiting
-            attempt = Attempt()
+            attempt = Attempt(freeFirst: slotsLikelyExist)
             // A restart that finds a hard own taint looks for its own slot at once.
             if !findOwnPending {
                 let share = min(max(onset, 0), 1)
@@ -319,6 +330,7 @@ public struct SlotPolicy: Equatable, Sendable {
         let probeIsDue = watched.map { watched in
             watched.index != index || now - watched.since >= watched.leaseDuration / (watched.rechecked ? 1 : 3)
         } ?? true
+        if attempt.freeFirst && !attempt.listedFree { return .findFree }
         if !attempt.probed && probeIsDue { return .probe(index) }
         return attempt.listedFree ? nil : .findFree
     }
@@ -355,6 +367,7 @@ public struct SlotPolicy: Equatable, Sendable {
             }
         case let (.findOwn, .own(index, record)):
             findOwnPending = false
+            slotsLikelyExist = true
             cursor = index
             probed = .acquirable(record)
         case (.findOwn, .noOwn):
@@ -364,6 +377,7 @@ public struct SlotPolicy: Equatable, Sendable {
             observe(index, record, fleet, at: now)
         case let (.findFree, .offered(index, record)):
             attempt.listedFree = true
+            slotsLikelyExist = true
             cursor = index
             probed = .acquirable(record)
         case (.findFree, .noneOffered):
@@ -372,7 +386,9 @@ public struct SlotPolicy: Equatable, Sendable {
             hold(Holding(index: index, resourceVersion: resourceVersion, transitions: 0, renewedAt: sentAt))
             if let slots = slots(fleet), slots > 1 { unpreparedNext = (index + 1) % slots }
         case let (.take(index, _, transitions), .written(resourceVersion)):
+            let prepared = if case let .acquirable(record) = probed { record.neverHeld } else { false }
             hold(Holding(index: index, resourceVersion: resourceVersion, transitions: transitions, renewedAt: sentAt))
+            if prepared, let slots = slots(fleet), slots > 1 { unpreparedNext = (index + 1) % slots }
         case (.create(let index), .conflict), (.take(let index, _, _), .conflict):
             // Another node won this slot: the next one (or another free one), at once
             // within the attempt's budget.
@@ -381,6 +397,7 @@ public struct SlotPolicy: Equatable, Sendable {
             cursor = index + 1
             attempt.probed = false
             attempt.listedFree = false
+            attempt.freeFirst = false
             if attempt.requests >= Self.requestsPerAttempt {
                 endAttempt(.limitReached, at: now, jitter: jitter, everySlotHeld: false)
             }
@@ -453,6 +470,7 @@ public struct SlotPolicy: Equatable, Sendable {
             probed = .absent
             return
         }
+        slotsLikelyExist = true
         if record.holder.isEmpty || record.holder == identity || expired(index, record, at: now) {
             probed = .acquirable(record)
             return
@@ -472,6 +490,7 @@ public struct SlotPolicy: Equatable, Sendable {
 
     private mutating func hold(_ holding: Holding) {
         if lostSlot?.index == holding.index { lostSlot = nil }
+        slotsLikelyExist = true
         onsetAttemptAt = nil
         phase = .holding(holding)
         shortage = nil
@@ -496,6 +515,9 @@ public struct SlotPolicy: Equatable, Sendable {
         var requests = 0
         var probed = false
         var listedFree = false
+        /// The first attempt of an entry into pressure, where slots are known to exist:
+        /// a free one is asked for before any probe.
+        var freeFirst = false
     }
 
     private enum Probed: Equatable, Sendable {

@@ -19,14 +19,15 @@ actor FakeFleetAPI: FleetAPI {
     func clearRequests() { requests = [] }
     func setCounts(_ counts: DaemonSetCounts) { self.counts = counts }
     /// Another node's write: `holder` takes slot `name` of `fleet`; an empty holder is its
-    /// release. `fleet` nil: a slot from before the fleet label.
-    func hold(_ name: String, by holder: String, fleet: String? = "autotaint") {
+    /// release, or with `prepared` a slot made free that nobody held yet (no acquireTime).
+    /// `fleet` nil: a slot from before the fleet label.
+    func hold(_ name: String, by holder: String, fleet: String? = "autotaint", prepared: Bool = false) {
         version += 1
         var labels = FleetGate.slotLabels(fleet: fleet ?? "")
         labels[FleetGate.stateLabel] = holder.isEmpty ? "free" : "held"
         if fleet == nil { labels[FleetSlots.fleetLabel] = nil }
-        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: labels,
-                             spec: LeaseSpec(holderIdentity: holder, leaseDurationSeconds: 120))
+        leases[name] = Lease(name: name, resourceVersion: "\(version)", labels: labels, spec: LeaseSpec(
+            holderIdentity: holder, leaseDurationSeconds: 120, acquireTime: prepared ? nil : "2026-12-07T10:00:00.000000Z"))
     }
 
     func daemonSetCounts(namespace: String, daemonSet: String) async throws(KubeError) -> DaemonSetCounts {
@@ -174,6 +175,22 @@ struct FleetGateTests {
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await fleet.requests == ["GET daemonset", "GET \(slotName(own))", "PATCH \(slotName(own)) holder=node-1 state=held"])
+    }
+
+    /// A slot some node prepared (free, no acquireTime) taken: the taker prepares the next,
+    /// so a new fleet's chain of free slots goes on past the first take.
+    @Test func takingAPreparedSlotPreparesTheNext() async {
+        let (_, fleet, state, clock) = await setUp()
+        let own = FleetSlots.firstSlot(for: "node-1", slots: 3)
+        let other = (own + 1) % 3
+        await fleet.hold(slotName(own), by: "node-x")
+        await fleet.hold(slotName(other), by: "", prepared: true)
+        var sync = state
+        await clock.tick(&sync, view(pressure: true), config, at: at(0))
+        #expect(await fleet.requests == [
+            "GET daemonset", "GET \(slotName(own))", "LIST leases autotaint.dev/role=fleet-slot,autotaint.dev/fleet=autotaint,autotaint.dev/slot-state=free",
+            "PATCH \(slotName(other)) holder=node-1 state=held", "POST \(slotName((other + 1) % 3))",
+        ])
     }
 
     @Test func noSlotWritesPreferNoScheduleAndSaysWhy() async {
@@ -384,8 +401,12 @@ struct FleetGateTests {
             }
         }
         #expect(hardFrom != nil)
-        #expect(await fleet.requests.prefix(3) == ["GET \(slotName(FleetSlots.firstSlot(for: "node-1", slots: 1200)))",
-                                                   "GET daemonset", "POST \(slotName(FleetSlots.firstSlot(for: "node-1", slots: 1200)))"])
+        // The fleet ran before it: a free slot is asked for first; none exists here, so its
+        // own is probed and created, after N is read.
+        let own = slotName(FleetSlots.firstSlot(for: "node-1", slots: 1200))
+        #expect(await fleet.requests.prefix(4) == [
+            "LIST leases autotaint.dev/role=fleet-slot,autotaint.dev/fleet=autotaint,autotaint.dev/slot-state=free",
+            "GET \(own)", "GET daemonset", "POST \(own)"])
     }
 
     /// Two DaemonSets in one namespace: the gpu pool's agent works on its own slots only,
