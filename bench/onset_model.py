@@ -174,13 +174,15 @@ class Node:
     __slots__ = ("name", "index0", "phase", "tick_phase", "read_at", "onset_at", "onset_pending", "cursor",
                  "watched", "probed", "att_requests", "att_probed", "att_listed", "failures", "not_before", "cap",
                  "holding", "step_tick", "step_iterations", "waited_for_onset", "shortage", "tick_token", "entering",
-                 "epoch", "read_phase", "unprepared")
+                 "epoch", "read_phase", "unprepared", "slots_seen", "free_first")
 
     def __init__(self, name: str, slots: int, n: int, tick_phase: float, knows_n: bool, epoch: float):
         self.name = name
         self.epoch = epoch  # the policy's first instant (SlotPolicy.epoch)
         self.read_phase = read_phase_ms(name)
-        self.unprepared = None  # the slot to prepare after creating the one before it
+        self.unprepared = None  # the slot to prepare after creating (or taking a prepared) one
+        self.slots_seen = False  # a probe or LIST found a slot of the fleet, or it held one
+        self.free_first = False  # this attempt asks for a free slot before any probe
         self.index0 = first_slot(name, slots)
         self.phase = IDLE
         self.tick_phase = tick_phase
@@ -209,7 +211,7 @@ class Model:
     """One onset: every node enters pressure at t = 0."""
 
     def __init__(self, n: int, rng: random.Random, latency: float, free_slots=(), existing=(), knowing=None,
-                 entry_event: float | None = None, epochs=(-15.0, -10.0), measured_epochs=None):
+                 entry_event: float | None = None, epochs=(-15.0, -10.0), measured_epochs=None, seeing=None):
         """`knowing`: the names of the nodes that read N before (in an earlier time in pressure,
         long enough ago); None: all of them. `entry_event`: how long after the step that
         entered pressure the watch event of the node's own Node write starts another step
@@ -228,13 +230,14 @@ class Model:
                 epoch = rng.uniform(*epochs)
                 tick_phase = epoch % INTERVAL
             self.nodes.append(Node(name, self.k, n, tick_phase, knowing is None or name in knowing, epoch))
+            self.nodes[-1].slots_seen = bool(seeing) and name in seeing
         # The server: slot index → [holder, resourceVersion, state label]. An existing slot
         # not labelled free (none in the bench) is a retired one: no holder, never listed.
         self.rv = 1
         self.slots: dict[int, list] = {}
         for i in sorted(set(existing) | set(free_slots)):
             self.rv += 1
-            self.slots[i] = ["", self.rv, "free" if i in set(free_slots) else "retired"]
+            self.slots[i] = ["", self.rv, "free" if i in set(free_slots) else "retired", False]
         # The free-labelled slots in the server's order (by name: autotaint-slot-10 before -2).
         self.free_order = sorted((i for i, slot in self.slots.items() if slot[2] == "free"),
                                  key=lambda i: f"{DAEMONSET}-slot-{i}")
@@ -334,6 +337,7 @@ class Model:
             node.phase = WAITING
             node.entering = True
             node.att_requests, node.att_probed, node.att_listed = 0, False, False
+            node.free_first = node.slots_seen
             share = self.rng.random()
             if node.read_at is not None:
                 node.onset_at = now + self.w * share
@@ -373,6 +377,8 @@ class Model:
     def attempt_step(self, node: Node, index: int, now: float):
         if node.att_requests >= REQUESTS_PER_ATTEMPT:
             return None
+        if node.free_first and not node.att_listed:
+            return ("list",)
         w = node.watched
         due = w is None or w[0] != index or now - w[2] >= LEASE / (1 if w[3] else 3)
         if not node.att_probed and due:
@@ -382,6 +388,7 @@ class Model:
     def end_attempt(self, node: Node, now: float, jitter: float, every_slot_held: bool):
         node.shortage = True
         node.att_requests, node.att_probed, node.att_listed = 0, False, False
+        node.free_first = False
         node.onset_at = None
         node.failures += 1
         if every_slot_held:
@@ -419,30 +426,32 @@ class Model:
                 return ("conflict",)
             self.rv += 1
             self.prepared += 1
-            self.slots[index] = ["", self.rv, "free"]
+            self.slots[index] = ["", self.rv, "free", True]
             self.free_order.append(index)
             self.free_order.sort(key=lambda i: f"{DAEMONSET}-slot-{i}")
-            return ("written", self.rv)
+            return ("written", self.rv, False)
         if kind == "create":
             if slot is not None:
                 self.conflicts += 1
                 return ("conflict",)
             self.rv += 1
-            self.slots[index] = [node.name, self.rv, "held"]
+            self.slots[index] = [node.name, self.rv, "held", False]
             self.acquired(at)
-            return ("written", self.rv)
+            return ("written", self.rv, False)
         # take, renew: an update from a resourceVersion
         if slot is None or slot[1] != request[2]:
             self.conflicts += 1
             return ("conflict",)
         self.rv += 1
+        prepared = False
         if kind == "take":
             if slot[2] == "free":
                 self.free_order.remove(index)
+            prepared, slot[3] = slot[3], False
             slot[0], slot[2] = node.name, "held"
             self.acquired(at)
         slot[1] = self.rv
-        return ("written", self.rv)
+        return ("written", self.rv, prepared)
 
     def acquired(self, at: float):
         self.held += 1
@@ -472,14 +481,17 @@ class Model:
         elif kind == "list":
             node.att_listed = True
             if outcome[0] == "offered":
+                node.slots_seen = True
                 node.cursor = outcome[1]
                 node.probed = outcome[2]
         elif kind == "prepare":
             pass  # 201 or 409: nothing changes
         elif kind in ("create", "take"):
             if outcome[0] == "written":
-                if kind == "create" and self.k > 1:
+                # After a create, or the take of a slot a prepare made (no node held it).
+                if (kind == "create" or outcome[2]) and self.k > 1:
                     node.unprepared = (request[1] + 1) % self.k
+                node.slots_seen = True
                 node.onset_at = None
                 node.phase = HOLDING
                 node.holding = [request[1], outcome[1], sent_at]
@@ -489,7 +501,7 @@ class Model:
             else:
                 node.probed = node.watched = None
                 node.cursor = request[1] + 1
-                node.att_probed = node.att_listed = False
+                node.att_probed = node.att_listed = node.free_first = False
                 if node.att_requests >= REQUESTS_PER_ATTEMPT:
                     self.end_attempt(node, now, jitter, every_slot_held=False)
         elif kind == "renew":
@@ -503,6 +515,7 @@ class Model:
             node.probed = ABSENT
             return
         holder, rv = record
+        node.slots_seen = True
         w = node.watched
         expired = w is not None and w[0] == index and w[1] == rv and now - w[2] >= LEASE
         if holder == "" or holder == node.name or expired:
@@ -532,10 +545,13 @@ def busiest_window(times: list[float], width: float = 1.0) -> tuple[int, float]:
 
 
 INITIAL_STATES = {
-    # name: (every slot Lease exists and is free, every agent read N before)
-    "fresh": (False, False),
-    "restarted": (True, False),
-    "free": (True, True),
+    # name: (every slot Lease exists and is free, every agent knows an N over a minute old,
+    # every agent takes slots to exist (it saw one, or N was handed over to it), the agents
+    # have run for an hour)
+    "fresh": (False, False, False, False),
+    "restarted": (True, False, False, False),
+    "rolled": (True, True, True, False),
+    "free": (True, True, True, True),
 }
 
 
@@ -559,13 +575,17 @@ def one_onset(n: int, seed: int, latency: float, initial: str, window: float, se
     rng = random.Random(seed)
     k, cap, w = slots_for(n), retry_cap(n), onset_window(n)
     if initial != "given":
-        leases, knows = INITIAL_STATES[initial]
+        leases, knows, seen, long_running = INITIAL_STATES[initial]
         free_slots, existing = (range(k) if leases else ()), ()
         knowing = None if knows else set()
-        if knows:
+        seeing = {node_name(i) for i in range(n)} if seen else set()
+        if long_running:
             epochs = (epochs[0] + FREE_EPOCH_SHIFT, epochs[1] + FREE_EPOCH_SHIFT)
+    else:
+        # The bench's nodes that read N before were in pressure before: they saw the slots.
+        seeing = {node_name(i) for i in range(n)} if knowing is None else set(knowing)
     model = Model(n, rng, latency, free_slots=free_slots, existing=existing or (), knowing=knowing,
-                  epochs=epochs, measured_epochs=measured_epochs)
+                  epochs=epochs, measured_epochs=measured_epochs, seeing=seeing)
     # Settled: from W + cap (every waiting node has made an attempt after its first wait at
     # the cap) for 2 × cap more, at least 10 min; the time to K is looked for until then too.
     settled_from = max(window, w + INTERVAL * 2 + cap)
