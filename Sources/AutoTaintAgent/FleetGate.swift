@@ -17,7 +17,7 @@ struct FleetGate {
     /// `fleet.daemonSet` at start: the fleet this agent's slots belong to. A reload does not
     /// move it to another fleet (its slot would be left behind under the old name); the
     /// DaemonSet an agent runs in does not change without a restart either.
-    private let daemonSet: String
+    let daemonSet: String
     private let dryRun: Bool
     private let logger: Logger
     private let metrics: AgentMetrics?

@@ -216,7 +216,8 @@ struct SyncState {
     /// cleaning up, then one attempt at each write, 3 s at most, so the pod's grace period
     /// (and product.md's 5 s) holds even when the API server hangs.
     mutating func stop(_ reports: [ConditionReport]) async {
-        let plan = await pod?.stopPlan(daemonSet: config.fleet.daemonSet, within: .seconds(1))
+        // The DaemonSet the agent started with: a reload of fleet.daemonSet applies at restart.
+        let plan = await pod?.stopPlan(daemonSet: fleet?.daemonSet ?? config.fleet.daemonSet, within: .seconds(1))
             ?? .cleanUp("no API to read the DaemonSet from")
         switch plan {
         case let .handOver(why, _): logger.info("handing over to the next pod", metadata: ["why": "\(why)"])
