@@ -1172,6 +1172,32 @@ def test_kubectl_get_daemonset_follows_the_nodes(fake_api):
     assert _admin_status(fake_api, "DELETE", "/daemonsets?namespace=default&name=autotaint") == 404
 
 
+def test_daemonset_template_change_pods_and_deletion_as_kubectl_sees_them(fake_api):
+    """What a stopping agent decides on, as the DaemonSet controller and the API server expose
+    it: a template change bumps metadata.generation (the status follows), a pod made after
+    it carries the new generation in its labels, a foreground deletion keeps the object with
+    deletionTimestamp and the foregroundDeletion finalizer, a background one removes it."""
+    generation = lambda: fake_api.kubectl("get", "ds", "autotaint", "-o", "jsonpath={.metadata.generation}")  # noqa: E731
+    old_pod = fake_api.schedule_pod("node-1")
+    assert old_pod["metadata"]["labels"]["pod-template-generation"] == generation() == "1"
+    _admin(fake_api, "POST", "/daemonsets", {"name": "autotaint", "image": "autotaint:0.2.0"})
+    ds = _ds_json(fake_api)
+    assert (ds["metadata"]["generation"], ds["status"]["observedGeneration"]) == (2, 2)
+    assert ds["spec"]["template"]["spec"]["containers"][0]["image"] == "autotaint:0.2.0"
+    _admin(fake_api, "POST", "/daemonsets", {"name": "autotaint", "image": "autotaint:0.2.0"})
+    assert generation() == "2"  # the same template: no bump
+    new_pod = _admin(fake_api, "POST", "/daemonset-pods", {"daemonSet": "autotaint", "node": "node-1"})
+    assert new_pod["metadata"]["labels"]["pod-template-generation"] == "2"
+    assert new_pod["metadata"]["labels"]["controller-revision-hash"] != old_pod["metadata"]["labels"]["controller-revision-hash"]
+    assert new_pod["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"
+    assert _admin(fake_api, "DELETE", "/daemonsets?namespace=default&name=autotaint&propagation=Foreground") == {}
+    deleting = _ds_json(fake_api)
+    assert deleting["metadata"]["deletionTimestamp"] and deleting["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert _admin(fake_api, "DELETE", "/daemonsets?namespace=default&name=autotaint") == {}
+    r = fake_api.kubectl_run("get", "daemonset", "autotaint")
+    assert r.returncode != 0 and 'daemonsets.apps "autotaint" not found' in r.stderr
+
+
 def test_node_count_at_construction(make_fake_api):
     api = make_fake_api(nodes=21)
     assert [n["metadata"]["name"] for n in api.nodes()][:3] == ["node-1", "node-10", "node-11"]
