@@ -22,8 +22,9 @@ public struct AgentPod: Sendable {
         let lookup = await withDeadline(limit) { [api, namespace] () -> StopPlan.DaemonSetLookup in
             do throws(KubeError) {
                 let counts = try await api.daemonSetCounts(namespace: namespace, daemonSet: daemonSet)
-                return .found(generation: counts.generation, deleting: counts.deleting,
-                              fleetSize: FleetSize.live(counts).nodes)
+                // Without the annotation (not a kube-apiserver's DaemonSet), its generation.
+                return .found(templateGeneration: counts.templateGeneration ?? counts.generation,
+                              deleting: counts.deleting, fleetSize: FleetSize.live(counts).nodes)
             } catch where error.kind == .notFound {
                 return .gone
             } catch {

@@ -20,10 +20,15 @@ public struct DaemonSetCounts: Equatable, Sendable {
     public var maxUnavailable: IntOrPercent
     /// `metadata.deletionTimestamp` is set: a foreground deletion waits for the pods to go.
     public var deleting: Bool
+    /// The pod template's generation (apps/v1 keeps it in the annotation
+    /// `deprecated.daemonset.template.generation`): the API server bumps it on a template
+    /// change only, where `generation` moves with any spec change (an edited update
+    /// strategy too); the controller labels each pod with it (`pod-template-generation`).
+    public var templateGeneration: Int?
 
     public init(desired: Int, ready: Int = 0, available: Int = 0, updated: Int = 0, generation: Int = 0,
                 observedGeneration: Int = 0, rollingUpdate: Bool = true, maxUnavailable: IntOrPercent = .count(1),
-                deleting: Bool = false) {
+                deleting: Bool = false, templateGeneration: Int? = nil) {
         self.desired = desired
         self.ready = ready
         self.available = available
@@ -33,6 +38,7 @@ public struct DaemonSetCounts: Equatable, Sendable {
         self.rollingUpdate = rollingUpdate
         self.maxUnavailable = maxUnavailable
         self.deleting = deleting
+        self.templateGeneration = templateGeneration
     }
 
     /// A rolling update of the DaemonSet is under way: pods are being replaced, or the

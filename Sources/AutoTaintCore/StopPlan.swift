@@ -11,17 +11,19 @@ public enum StopPlan: Equatable, Sendable {
 
     /// What the agent learnt of its DaemonSet at SIGTERM.
     public enum DaemonSetLookup: Equatable, Sendable {
-        case found(generation: Int, deleting: Bool, fleetSize: Int)
+        /// `templateGeneration`: of its pod template, what pods are labelled with.
+        case found(templateGeneration: Int, deleting: Bool, fleetSize: Int)
         /// 404: deleted in the background (`kubectl delete`'s default), its pods then go.
         case gone
         case unreadable(String)
     }
 
     /// Hand over only when all of it says so: the DaemonSet is there and not being deleted,
-    /// and its generation is newer than the one this pod was made from (its
-    /// `pod-template-generation` label). A pod deleted while the DaemonSet stays on its
-    /// generation is leaving for good (the node no longer matches the DaemonSet's node
-    /// selector or affinity, or someone deleted the pod): no successor adopts what it leaves.
+    /// and its pod template is newer than the one this pod was made from (its
+    /// `pod-template-generation` label). A pod deleted while the template stays (even if
+    /// another part of the spec changed) is leaving for good (the node no longer matches
+    /// the DaemonSet's node selector or affinity, or someone deleted the pod): no successor
+    /// adopts what it leaves.
     public static func decide(_ daemonSet: DaemonSetLookup, podTemplateGeneration: Int?) -> StopPlan {
         switch daemonSet {
         case .gone:
@@ -30,14 +32,14 @@ public enum StopPlan: Equatable, Sendable {
             return .cleanUp("cannot read the DaemonSet (\(error)), so cannot tell a rolling update")
         case .found(_, deleting: true, _):
             return .cleanUp("the DaemonSet is being deleted")
-        case let .found(generation, deleting: false, fleetSize):
+        case let .found(template, deleting: false, fleetSize):
             guard let pod = podTemplateGeneration else {
                 return .cleanUp("this pod's template generation is unknown ($POD_TEMPLATE_GENERATION)")
             }
-            guard generation > pod else {
-                return .cleanUp("this pod is of the DaemonSet's generation \(generation): the pod is going, not being replaced")
+            guard template > pod else {
+                return .cleanUp("this pod is of the DaemonSet's template generation \(template): the pod is going, not being replaced")
             }
-            return .handOver("the DaemonSet is at generation \(generation), this pod of \(pod): a rolling update replaces it",
+            return .handOver("the DaemonSet's template is at generation \(template), this pod's at \(pod): a rolling update replaces it",
                              fleetSize: fleetSize)
         }
     }

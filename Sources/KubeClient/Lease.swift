@@ -93,6 +93,7 @@ struct DaemonSetFleetFields: Decodable {
     struct Metadata: Decodable {
         var generation: Int?
         var deletionTimestamp: String?
+        var annotations: [String: String]?
     }
 
     struct Spec: Decodable {
@@ -148,6 +149,7 @@ struct DaemonSetFleetFields: Decodable {
             available: status?.numberAvailable ?? 0, updated: status?.updatedNumberScheduled ?? 0,
             generation: metadata?.generation ?? 0, observedGeneration: status?.observedGeneration ?? 0,
             rollingUpdate: (spec?.updateStrategy?.type ?? "RollingUpdate") == "RollingUpdate",
-            maxUnavailable: maxUnavailable, deleting: metadata?.deletionTimestamp != nil)
+            maxUnavailable: maxUnavailable, deleting: metadata?.deletionTimestamp != nil,
+            templateGeneration: metadata?.annotations?["deprecated.daemonset.template.generation"].flatMap { Int($0) })
     }
 }

@@ -21,8 +21,8 @@ struct Run: AsyncParsableCommand {
             + "during its own rolling update, plus up to maxUnavailable being replaced). Without a slot the "
             + "taint gets fleet.overflowEffect and the condition says why. --dry-run reads the DaemonSet "
             + "and the Leases and writes none.\n\n"
-            + "Stop (SIGTERM/SIGINT): when the DaemonSet (fleet.daemonSet) is at a newer generation than "
-            + "$POD_TEMPLATE_GENERATION (this pod's pod-template-generation label) and not being deleted, a "
+            + "Stop (SIGTERM/SIGINT): when the DaemonSet's (fleet.daemonSet) pod template is at a newer generation "
+            + "than $POD_TEMPLATE_GENERATION (this pod's pod-template-generation label) and not being deleted, a "
             + "rolling update is replacing this pod: taints, slot and conditions (reason AgentRestarting) "
             + "are left to the successor. Otherwise (uninstall, the node left the DaemonSet, or no way to "
             + "tell), with shutdown.removeTaints own taints are removed, and conditions become "
@@ -207,7 +207,7 @@ func agentNamespace() -> String {
     return name.isEmpty ? "default" : name
 }
 
-/// The DaemonSet generation this pod was made from: `$POD_TEMPLATE_GENERATION`, which
+/// The DaemonSet template generation this pod was made from: `$POD_TEMPLATE_GENERATION`, which
 /// daemonset.yaml fills from the pod's `pod-template-generation` label. Without it a SIGTERM
 /// cannot tell a rolling update, and cleans up.
 func podTemplateGeneration(logger: Logger) -> Int? {

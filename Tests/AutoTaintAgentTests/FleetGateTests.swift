@@ -645,12 +645,16 @@ struct FleetGateTests {
 
 @Suite("Stopping: hand over to the pod a rolling update starts, else clean up")
 struct StoppingTests {
-    /// node-1 in pressure holding its slot; its pod is of generation 1, the DaemonSet at
-    /// `generation`.
-    private func holding(generation: Int, deleting: Bool = false) async -> (FakeNodeAPI, FakeFleetAPI, SyncState) {
+    /// node-1 in pressure holding its slot; its pod is of template generation 1, the
+    /// DaemonSet at `generation` and template generation `template` (by default the same:
+    /// every spec change a template change).
+    private func holding(generation: Int, template: Int? = nil, deleting: Bool = false) async
+        -> (FakeNodeAPI, FakeFleetAPI, SyncState)
+    {
         let (nodes, fleet, state, clock) = await setUp(podGeneration: 1)
         await fleet.setCounts(DaemonSetCounts(desired: 10, ready: 10, updated: 10, generation: generation,
-                                              observedGeneration: generation, deleting: deleting))
+                                              observedGeneration: generation, deleting: deleting,
+                                              templateGeneration: template ?? generation))
         var sync = state
         await clock.tick(&sync, view(pressure: true), config, at: at(0))
         #expect(await nodes.node.taints == [Taint(hard)])
@@ -673,9 +677,11 @@ struct StoppingTests {
         #expect(await fleet.leases[slot]?.spec.holderIdentity == "node-1")
     }
 
-    @Test(arguments: [(1, false), (2, true)])
-    func theSameGenerationOrADeletionCleansUp(generation: Int, deleting: Bool) async {
-        var (nodes, fleet, sync) = await holding(generation: generation, deleting: deleting)
+    /// The same template (even with another part of the spec changed since: the generation
+    /// moved, the template generation did not), or a deletion.
+    @Test(arguments: [(1, 1, false), (3, 1, false), (2, 2, true)])
+    func theSameTemplateOrADeletionCleansUp(generation: Int, template: Int, deleting: Bool) async {
+        var (nodes, fleet, sync) = await holding(generation: generation, template: template, deleting: deleting)
         await sync.stop(view(pressure: true).conditions)
         #expect(await nodes.node.taints == [])
         let condition = await nodes.node.conditions[0]

@@ -7,9 +7,9 @@ struct StopPlanTests {
 
     static let lookups: [Lookup] = [
         .gone, .unreadable("connection refused"),
-        .found(generation: 1, deleting: false, fleetSize: 20), .found(generation: 2, deleting: false, fleetSize: 20),
-        .found(generation: 3, deleting: false, fleetSize: 20), .found(generation: 2, deleting: true, fleetSize: 20),
-        .found(generation: 3, deleting: true, fleetSize: 20),
+        .found(templateGeneration: 1, deleting: false, fleetSize: 20), .found(templateGeneration: 2, deleting: false, fleetSize: 20),
+        .found(templateGeneration: 3, deleting: false, fleetSize: 20), .found(templateGeneration: 2, deleting: true, fleetSize: 20),
+        .found(templateGeneration: 3, deleting: true, fleetSize: 20),
     ]
     static let podGenerations: [Int?] = [nil, 1, 2, 3]
 
@@ -23,15 +23,16 @@ struct StopPlanTests {
     }
 
     @Test func theTextSaysWhy() {
-        #expect(StopPlan.decide(.found(generation: 3, deleting: false, fleetSize: 20), podTemplateGeneration: 2)
-            == .handOver("the DaemonSet is at generation 3, this pod of 2: a rolling update replaces it", fleetSize: 20))
+        #expect(StopPlan.decide(.found(templateGeneration: 3, deleting: false, fleetSize: 20), podTemplateGeneration: 2)
+            == .handOver("the DaemonSet's template is at generation 3, this pod's at 2: a rolling update replaces it",
+                         fleetSize: 20))
         #expect(StopPlan.decide(.gone, podTemplateGeneration: 2) == .cleanUp("the DaemonSet is gone"))
-        #expect(StopPlan.decide(.found(generation: 3, deleting: true, fleetSize: 20), podTemplateGeneration: 2)
+        #expect(StopPlan.decide(.found(templateGeneration: 3, deleting: true, fleetSize: 20), podTemplateGeneration: 2)
             == .cleanUp("the DaemonSet is being deleted"))
         // The node left the DaemonSet's node selector: its pod is deleted, the generation stays.
-        #expect(StopPlan.decide(.found(generation: 2, deleting: false, fleetSize: 20), podTemplateGeneration: 2)
-            == .cleanUp("this pod is of the DaemonSet's generation 2: the pod is going, not being replaced"))
-        #expect(StopPlan.decide(.found(generation: 2, deleting: false, fleetSize: 20), podTemplateGeneration: nil)
+        #expect(StopPlan.decide(.found(templateGeneration: 2, deleting: false, fleetSize: 20), podTemplateGeneration: 2)
+            == .cleanUp("this pod is of the DaemonSet's template generation 2: the pod is going, not being replaced"))
+        #expect(StopPlan.decide(.found(templateGeneration: 2, deleting: false, fleetSize: 20), podTemplateGeneration: nil)
             == .cleanUp("this pod's template generation is unknown ($POD_TEMPLATE_GENERATION)"))
         #expect(StopPlan.decide(.unreadable("timed out"), podTemplateGeneration: 1)
             == .cleanUp("cannot read the DaemonSet (timed out), so cannot tell a rolling update"))

@@ -257,7 +257,8 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
         let api = try fake.api()
         let counts = try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint")
         #expect(counts == DaemonSetCounts(desired: 1, ready: 1, available: 1, updated: 1, generation: 1,
-                                          observedGeneration: 1, rollingUpdate: true, maxUnavailable: .count(1)))
+                                          observedGeneration: 1, rollingUpdate: true, maxUnavailable: .count(1),
+                                          templateGeneration: 1))
         let missing = await failure { () async throws(KubeError) in
             try await api.daemonSetCounts(namespace: "default", daemonSet: "nope")
         }
@@ -273,7 +274,11 @@ private func failure<T>(_ call: () async throws(KubeError) -> T) async -> KubeEr
         let api = try fake.api()
         _ = try await fake.admin(.post, "/daemonsets", ["name": "autotaint", "image": "autotaint:0.2.0"])
         let updated = try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint")
-        #expect((updated.generation, updated.deleting) == (2, false))
+        #expect((updated.generation, updated.templateGeneration, updated.deleting) == (2, 2, false))
+        // Another part of the spec changed, not the template: only the generation moves.
+        _ = try await fake.admin(.post, "/daemonsets", ["name": "autotaint", "generation": 3, "templateGeneration": 2])
+        let edited = try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint")
+        #expect((edited.generation, edited.templateGeneration) == (3, 2))
         _ = try await fake.admin(.delete, "/daemonsets?namespace=default&name=autotaint&propagation=Foreground")
         #expect(try await api.daemonSetCounts(namespace: "default", daemonSet: "autotaint").deleting)
         _ = try await fake.admin(.delete, "/daemonsets?namespace=default&name=autotaint")

@@ -1188,6 +1188,12 @@ def test_daemonset_template_change_pods_and_deletion_as_kubectl_sees_them(fake_a
     assert generation() == "2"  # the same template: no bump
     new_pod = _admin(fake_api, "POST", "/daemonset-pods", {"daemonSet": "autotaint", "node": "node-1"})
     assert new_pod["metadata"]["labels"]["pod-template-generation"] == "2"
+    # another part of the spec edited: the generation moves, the template's (and pods') do not
+    _admin(fake_api, "POST", "/daemonsets", {"name": "autotaint", "generation": 3, "templateGeneration": 2})
+    edited = _ds_json(fake_api)
+    assert (edited["metadata"]["generation"], edited["metadata"]["annotations"]["deprecated.daemonset.template.generation"]) \
+        == (3, "2")
+    assert fake_api.schedule_pod("node-1")["metadata"]["labels"]["pod-template-generation"] == "2"
     assert new_pod["metadata"]["labels"]["controller-revision-hash"] != old_pod["metadata"]["labels"]["controller-revision-hash"]
     assert new_pod["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"
     assert _admin(fake_api, "DELETE", "/daemonsets?namespace=default&name=autotaint&propagation=Foreground") == {}

@@ -114,15 +114,20 @@ def test_a_rolling_update_hands_over_without_a_flap(tmp_path):
         assert idle_writes == ["PATCH /api/v1/nodes/node-01/status"] * 2, idle_writes
 
 
-@pytest.mark.parametrize("case", ["node left the DaemonSet", "deleted (background)", "deleted (foreground)"])
+@pytest.mark.parametrize("case", ["node left the DaemonSet", "node left after a spec edit", "deleted (background)",
+                                  "deleted (foreground)"])
 def test_a_pod_that_is_not_replaced_cleans_up(tmp_path, case):
     """SIGTERM with no successor coming: the DaemonSet deleted (gone at once, or with
-    deletionTimestamp first), or this pod deleted while the DaemonSet stays at its generation
-    (the node no longer matches its node selector). Within 5 s: taint removed, condition
-    Unknown/AgentStopped, slot released."""
+    deletionTimestamp first), or this pod deleted while the DaemonSet's pod template stays
+    (the node no longer matches its node selector), also after another part of its spec
+    changed (metadata.generation moved, the template generation did not). Within 5 s:
+    taint removed, condition Unknown/AgentStopped, slot released."""
     with hot_fleet(tmp_path) as fleet:
         start = time.time()
         before = {e["metadata"]["uid"] for e in fleet.events()}
+        if case == "node left after a spec edit":
+            # e.g. updateStrategy edited: the API server bumps the generation only
+            fleet.set_daemonset(generation=2, templateGeneration=1)
         if case.startswith("deleted"):
             propagation = "Foreground" if "foreground" in case else "Background"
             fleet.admin("DELETE", f"/daemonsets?namespace={NAMESPACE}&name=autotaint&propagation={propagation}")

@@ -30,7 +30,9 @@ process, e.g. when it runs as `python3 -m fakeapi`.
                                     omitempty: observedGeneration, updatedNumberScheduled,
                                     numberAvailable and numberUnavailable are absent at 0. E.g. a zone
                                     of 6 of 20 down: {"name": "autotaint", "numberReady": 14}
-                                    image (the template's; a change bumps metadata.generation)
+                                    templateGeneration (the deprecated.daemonset.template.generation
+                                    annotation, which pods are labelled with; default: generation);
+                                    image (the template's; a change bumps both generations)
   DELETE /daemonsets?namespace=NS&name=N[&propagation=Foreground]
                                  -> {} (404 if there was none); Background (the default, kubectl's)
                                     removes it, a GET is then 404; Foreground sets

@@ -275,7 +275,7 @@ class Request:
 UNSET = object()  # an argument not given (None means "back to the default")
 DAEMONSET_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "numberAvailable",
                     "numberUnavailable", "updatedNumberScheduled", "numberMisscheduled", "observedGeneration",
-                    "generation", "maxUnavailable", "updateStrategy", "image")
+                    "generation", "templateGeneration", "maxUnavailable", "updateStrategy", "image")
 
 
 def _check_daemonset_field(key, value):
@@ -302,8 +302,9 @@ def _check_daemonset_field(key, value):
             raise ValueError(f"maxUnavailable must be an integer or a percentage (\"10%\"), not {value!r}")
         if amount <= 0:
             raise ValueError(f"maxUnavailable may not be {value!r} while maxSurge is 0")
-    elif isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "generation" else 0):
-        raise ValueError(f"{key} must be an integer >= {1 if key == 'generation' else 0} or null, not {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int) or value < (1 if key.endswith("eneration") and key != "observedGeneration" else 0):
+        least = 1 if key.endswith("eneration") and key != "observedGeneration" else 0
+        raise ValueError(f"{key} must be an integer >= {least} or null, not {value!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,10 +513,12 @@ class FakeAPIServer:
         status) and `kubectl apply` (generation, update strategy) would have left on it. `fields`
         (see DAEMONSET_FIELDS), each kept until set again: the status counts by their JSON names,
         `desired` being desiredNumberScheduled; `generation` (metadata.generation, default 1),
-        `maxUnavailable` (an int or "N%", default 1), `updateStrategy` ("RollingUpdate", the
-        default, or "OnDelete"), `image` (the pod template's image: a change of it is a template
-        change, which bumps metadata.generation by one as the API server does for a spec change,
-        unless `generation` is given too). None puts a field back to its default; `reset` clears them all
+        `templateGeneration` (the `deprecated.daemonset.template.generation` annotation, which
+        pods are labelled with; default: the generation, as if every spec change so far had
+        been a template change), `maxUnavailable` (an int or "N%", default 1), `updateStrategy`
+        ("RollingUpdate", the default, or "OnDelete"), `image` (the pod template's image: a
+        change of it is a template change, which bumps metadata.generation and the template
+        generation by one each, as the API server does, unless `generation` is given too). None puts a field back to its default; `reset` clears them all
         first. What is not set follows: desiredNumberScheduled the number of Nodes, the other
         counts desiredNumberScheduled (numberAvailable numberReady, numberUnavailable desired −
         available, observedGeneration the generation)."""
@@ -533,6 +536,8 @@ class FakeAPIServer:
             if current is not None and "image" in fields and "generation" not in fields \
                     and fields["image"] != current["spec"]["template"]["spec"]["containers"][0]["image"]:
                 fields["generation"] = current["metadata"]["generation"] + 1
+                fields["templateGeneration"] = int(
+                    current["metadata"]["annotations"]["deprecated.daemonset.template.generation"]) + 1
             settings = dict(settings, **fields)
             self._ds_settings[(namespace, name)] = {k: v for k, v in settings.items() if v is not None}
             if self.store.get("daemonsets", namespace, name) is None:
@@ -580,7 +585,8 @@ class FakeAPIServer:
                                 "creationTimestamp": now_rfc3339(),
                                 "labels": dict(ds["spec"]["template"]["metadata"].get("labels", {}),
                                                **{"controller-revision-hash": revision,
-                                                  "pod-template-generation": str(ds["metadata"]["generation"])}),
+                                                  "pod-template-generation": ds["metadata"]["annotations"][
+                                                      "deprecated.daemonset.template.generation"]}),
                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": daemonset,
                                                      "uid": ds["metadata"]["uid"], "controller": True,
                                                      "blockOwnerDeletion": True}]},
@@ -608,8 +614,11 @@ class FakeAPIServer:
                                                        settings.pop("maxUnavailable", 1))
                 want = copy.deepcopy(ds)
                 want["metadata"]["generation"] = generation
+                # Spec.TemplateGeneration, which apps/v1 keeps in this annotation: the API server
+                # bumps it on a template change only, metadata.generation on any spec change; the
+                # controller labels each pod with it (pod-template-generation).
                 want["metadata"].setdefault("annotations", {})["deprecated.daemonset.template.generation"] = \
-                    str(generation)
+                    str(settings.pop("templateGeneration", generation))
                 want["spec"]["updateStrategy"] = strategy
                 image = settings.pop("image", None)
                 if image:
