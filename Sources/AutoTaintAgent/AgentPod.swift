@@ -2,9 +2,9 @@ import AutoTaintCore
 import KubeClient
 
 /// The agent's pod as the API server knows it: the namespace its DaemonSet and slot Leases
-/// are in, and the DaemonSet generation it was made from (its `pod-template-generation`
-/// label, through the downward API), which tells at SIGTERM whether a rolling update is
-/// replacing it.
+/// are in, and the DaemonSet template generation it was made from (its
+/// `pod-template-generation` label, through the downward API), which tells at SIGTERM
+/// whether a rolling update is replacing it.
 public struct AgentPod: Sendable {
     public let api: any FleetAPI
     public let namespace: String

@@ -17,11 +17,12 @@
 ///   too: `prepare`), free or this node's → take it with
 ///   its resourceVersion. Held by another node → ask for free slots (a LIST by the
 ///   free-state label, `findFree`) and take the one offered. The first attempt after
-///   entering pressure of a node that has seen its fleet's slots exist asks for a free
-///   one first and probes only when none is offered: in a spike where slots exist, two
-///   requests take one where a probe of a held slot would make three. A node that takes a slot no node held before (one a `prepare`
-///   made) prepares the next one too, so the chain of prepared slots does not stop at
-///   the first take. A 409 means another node
+///   entering pressure of a node that knows its fleet's slots exist (it saw or held one,
+///   or N was handed over to it) asks for a free one first and probes only when none is
+///   offered: in a spike where slots exist, two requests take one where a probe of a held
+///   slot would make three. A node that takes a slot no node held before (one a
+///   `prepare` made) prepares the next one too, so the chain of prepared slots does not
+///   stop at the first take. A 409 means another node
 ///   won: the next slot at once, at most `requestsPerAttempt` requests an attempt. An
 ///   attempt that found every slot it looked at held waits between half and all of
 ///   `FleetSlots.retryCap` (slots come free only as holders leave pressure); one cut
