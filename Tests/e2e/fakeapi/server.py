@@ -278,6 +278,9 @@ DAEMONSET_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberR
                     "generation", "templateGeneration", "maxUnavailable", "updateStrategy", "image")
 
 
+_LEAST = {"generation": 1, "templateGeneration": 1}  # the counts may be 0
+
+
 def _check_daemonset_field(key, value):
     """ValueError unless `value` may be set as DaemonSet field `key` (None: its default)."""
     if key not in DAEMONSET_FIELDS:
@@ -302,9 +305,8 @@ def _check_daemonset_field(key, value):
             raise ValueError(f"maxUnavailable must be an integer or a percentage (\"10%\"), not {value!r}")
         if amount <= 0:
             raise ValueError(f"maxUnavailable may not be {value!r} while maxSurge is 0")
-    elif isinstance(value, bool) or not isinstance(value, int) or value < (1 if key.endswith("eneration") and key != "observedGeneration" else 0):
-        least = 1 if key.endswith("eneration") and key != "observedGeneration" else 0
-        raise ValueError(f"{key} must be an integer >= {least} or null, not {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int) or value < _LEAST.get(key, 0):
+        raise ValueError(f"{key} must be an integer >= {_LEAST.get(key, 0)} or null, not {value!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,8 +520,8 @@ class FakeAPIServer:
         been a template change), `maxUnavailable` (an int or "N%", default 1), `updateStrategy`
         ("RollingUpdate", the default, or "OnDelete"), `image` (the pod template's image: a
         change of it is a template change, which bumps metadata.generation and the template
-        generation by one each, as the API server does, unless `generation` is given too). None puts a field back to its default; `reset` clears them all
-        first. What is not set follows: desiredNumberScheduled the number of Nodes, the other
+        generation by one each, as the API server does, unless `generation` is given too).
+        None puts a field back to its default; `reset` clears them all first. What is not set follows: desiredNumberScheduled the number of Nodes, the other
         counts desiredNumberScheduled (numberAvailable numberReady, numberUnavailable desired −
         available, observedGeneration the generation)."""
         if desired is not UNSET:
@@ -569,7 +571,7 @@ class FakeAPIServer:
 
     def schedule_pod(self, namespace, daemonset, node):
         """The pod the DaemonSet controller makes for `node` now: labelled with the template's
-        `pod-template-generation` (the DaemonSet's generation) and `controller-revision-hash`,
+        `pod-template-generation` (the template generation annotation) and `controller-revision-hash`,
         which the agent's downward API reads. Pods are not served through the API; tests read
         the labels here to start the agent as kubelet would."""
         with self.store.cond:
