@@ -240,12 +240,14 @@ func aWriteAppliedWithoutAnAnswerIsAnnouncedWhenFoundApplied(_ kind: KubeError.K
 /// Node says the server is back, and the held-back write goes within seconds, not when the
 /// backoff would have let it.
 /// Six writes that get no answer, each on a tick where the last wait (1 s doubling, 0.5 to
-/// 1 of it) has surely ended; the sixth waits 16 to 32 s, until at(47) at least.
+/// 1 of it) has surely ended, with seconds to spare: a wait counts from the answer, and the
+/// time a request takes on a loaded machine (ThreadSanitizer, every suite in parallel) is
+/// added to the tick's instant. The sixth, at(45), waits 16 to 32 s: until at(61) at least.
 private func sixWritesWithoutAnswer(_ api: FakeNodeAPI, _ state: inout SyncState) async {
     let refused = KubeError(kind: .transport, verb: "PATCH", resource: "nodes/node-1", message: "refused")
     await api.failNext("PATCH taints", refused)
     await api.failNext("GET node", refused, refused, refused, refused, refused)
-    for second in [0, 1, 3, 7, 15, 31] { await state.tick(view(pressure: true), config, at: at(second)) }
+    for second in [0, 3, 7, 14, 25, 45] { await state.tick(view(pressure: true), config, at: at(second)) }
     #expect(await api.requests.count == 6)
 }
 
@@ -254,7 +256,7 @@ private func sixWritesWithoutAnswer(_ api: FakeNodeAPI, _ state: inout SyncState
     await sixWritesWithoutAnswer(api, &state)
     // The watch hears the server:
     await state.observed(await api.node)
-    await state.tick(view(pressure: true), config, at: at(35))
+    await state.tick(view(pressure: true), config, at: at(49))
     #expect(await api.node.taints == [foreign, Taint(ours)])
     #expect(state.quietUntil != nil)
 }
@@ -265,8 +267,8 @@ private func sixWritesWithoutAnswer(_ api: FakeNodeAPI, _ state: inout SyncState
     await state.observed(await api.node)
     // Forbidden, right after the return (an authorizer cache not yet loaded): 0.5 to 1 s.
     await api.failNext("PATCH taints", KubeError(kind: .forbidden, verb: "PATCH", resource: "nodes/node-1", message: "not yet"))
-    await state.tick(view(pressure: true), config, at: at(35))
+    await state.tick(view(pressure: true), config, at: at(49))
     #expect(await api.requests.suffix(1) == ["PATCH taints"])
-    await state.tick(view(pressure: true), config, at: at(36))
+    await state.tick(view(pressure: true), config, at: at(50))
     #expect(await api.node.taints == [foreign, Taint(ours)])
 }
