@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 E2E = HERE.parents[1] / "Tests" / "e2e"
 sys.path.insert(0, str(E2E))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "scripts"))  # image_sbom's reading of dpkg records
 
 from borrowed_fixtures import fake_api  # noqa: E402,F401
 from podman_cli import BASE_IMAGE, podman  # noqa: E402

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 import pod_spec
+from image_sbom import parse_stanza
 from podman_cli import podman
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,17 +121,6 @@ def loaded_by_a_run(image) -> list:
             tried = None
     assert loaded, f"no LD_DEBUG output: {result.stderr[-2000:]}"
     return sorted(loaded)
-
-
-def parse_stanza(text: str) -> dict:
-    fields, key = {}, None
-    for line in text.splitlines():
-        if line[:1] in (" ", "\t") and key:
-            fields[key] += "\n" + line.strip()
-        elif ":" in line:
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    return fields
 
 
 def records(root: Path) -> dict:
